@@ -20,7 +20,7 @@ type Runner struct {
 }
 
 type family struct {
-	dets   []int     // indexes into Runner.dets
+	dets   []int // indexes into Runner.dets
 	ac     *ahocorasick.AhoCorasick
 	owners [][]int32 // keyword pattern -> positions in dets
 	always []int32   // detectors without keywords

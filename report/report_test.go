@@ -1,0 +1,135 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exhunt/exhunt/finding"
+	"github.com/exhunt/exhunt/internal/golden"
+)
+
+func sampleDoc() *finding.Document {
+	t0 := time.Date(2021, 2, 27, 19, 53, 36, 865e6, time.UTC)
+	adv := finding.Advisory{
+		ID: "EXH-PL-04", Title: "ProxyLogon SSRF read the OAB virtual directory", Severity: finding.Critical,
+		Stage: finding.StageWrite, Campaign: "ProxyLogon", CVEs: []string{"CVE-2021-26855", "CVE-2021-27065"},
+		Techniques: []string{"T1190"}, References: []string{"Test-ProxyLogon TPL-01"},
+	}
+	scan := finding.Advisory{
+		ID: "EXH-PL-07", Title: "Scanner probed the ProxyLogon SSRF against localhost", Severity: finding.Low,
+		Stage: finding.StageRecon, Campaign: "ProxyLogon", CVEs: []string{"CVE-2021-26855"}, Techniques: []string{"T1595.002"},
+	}
+	return &finding.Document{
+		SchemaVersion: finding.SchemaVersion,
+		Tool:          finding.Tool{Name: "exhunt", Version: "test"},
+		Started:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Finished:      time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
+		Roots:         []string{"samples/compromised"},
+		Hosts: []finding.HostSummary{{
+			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 2,
+			Stages:     map[finding.Stage]int{finding.StageWrite: 1, finding.StageRecon: 1},
+			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1},
+		}},
+		Inventory: []finding.Inventory{{Host: "ex01", Family: "httpproxy", Title: "Exchange HttpProxy logs", Files: 3, Bytes: 123456, Records: 900, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour)}},
+		Findings: []finding.Finding{
+			{Advisory: scan, Time: t0.Add(-time.Minute), Host: "ex01", Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 6, Source: "httpproxy", Excerpt: "2021-02-27T19:52:36Z,...,ServerInfo~localhost/ecp/default.flt?", Fields: map[string]string{"client_ip": "198.51.100.7"}}},
+			{Advisory: adv, Time: t0, Host: "ex01", Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Ecp/HttpProxy_2021022719-1.LOG", Line: 12, Source: "httpproxy", Excerpt: "=cmd|' /C calc'!A0 \x1b[31mred", Fields: map[string]string{"client_ip": "167.99.168.251", "user_agent": "python-requests/2.25.1", "anchor_mailbox": "ServerInfo~a]@ex01:444/ecp/DDI/DDIService.svc/GetObject?schema=OABVirtualDirectory#"}}},
+		},
+		Errors: []finding.FileError{{Path: "C/inetpub/logs/LogFiles/W3SVC1/u_ex210227.log", Message: "not a text log (binary content)"}},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, f := range Formats {
+		t.Run(f.Name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := f.Write(&buf, sampleDoc(), Options{Elapsed: "1s"}); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, f.Name+".golden", buf.Bytes())
+		})
+	}
+}
+
+func TestJSONRequiredFields(t *testing.T) {
+	var buf bytes.Buffer
+	if err := JSONL(&buf, sampleDoc(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %d", len(lines))
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"id", "title", "severity", "cves", "techniques", "time", "host", "evidence", "stage", "fingerprint"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("finding lacks %q: %s", k, l)
+			}
+		}
+		ev := m["evidence"].(map[string]any)
+		for _, k := range []string{"path", "line", "excerpt"} {
+			if _, ok := ev[k]; !ok {
+				t.Errorf("evidence lacks %q", k)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, m["time"].(string)); err != nil {
+			t.Errorf("time not RFC 3339: %v", err)
+		}
+	}
+}
+
+func TestCSVDefusesFormulas(t *testing.T) {
+	var buf bytes.Buffer
+	if err := CSV(&buf, sampleDoc(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || len(rows[0]) != len(CSVHeader) {
+		t.Fatalf("got %d rows", len(rows))
+	}
+	if ex := rows[2][14]; !strings.HasPrefix(ex, "'=") {
+		t.Errorf("formula not defused: %q", ex)
+	}
+}
+
+func TestTextNoControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Text(&buf, sampleDoc(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(buf.String(), 0x1b) {
+		t.Error("escape sequence from the evidence reached the terminal")
+	}
+	if !strings.Contains(buf.String(), "COMPROMISE INDICATED") {
+		t.Error("verdict missing")
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	cases := []struct {
+		h    finding.HostSummary
+		want string
+	}{
+		{finding.HostSummary{}, "NOTHING FOUND"},
+		{finding.HostSummary{Findings: 1, WorstStage: finding.StageNone, WorstSeverity: finding.Info}, "NOTHING ALARMING"},
+		{finding.HostSummary{Findings: 1, WorstStage: finding.StageRecon, WorstSeverity: finding.Low}, "SCANNED"},
+		{finding.HostSummary{Findings: 1, WorstStage: finding.StageAttempt, WorstSeverity: finding.Medium}, "EXPLOITATION ATTEMPTED"},
+		{finding.HostSummary{Findings: 1, WorstStage: finding.StageExploit, WorstSeverity: finding.High}, "COMPROMISE"},
+	}
+	for _, c := range cases {
+		if got := Verdict(c.h); !strings.HasPrefix(got, c.want) {
+			t.Errorf("Verdict(%+v) = %q, want prefix %q", c.h, got, c.want)
+		}
+	}
+}
