@@ -35,22 +35,26 @@ var aliases = map[event.Field][]string{
 	event.FServerPort: {"s-port"},
 }
 
+func isSep(c byte) bool { return c == ' ' || c == '\t' }
+
 // Split splits a W3C data line on spaces (IIS never writes an unescaped
-// space inside a value; runs of spaces are tolerated).
+// space inside a value; runs of spaces and tabs are tolerated). The values
+// share one copy of the line: one allocation per call.
 func Split(raw []byte, dst []string) []string {
-	for len(raw) > 0 {
-		for len(raw) > 0 && (raw[0] == ' ' || raw[0] == '\t') {
-			raw = raw[1:]
+	s := string(raw)
+	for i := 0; i < len(s); {
+		for i < len(s) && isSep(s[i]) {
+			i++
 		}
-		if len(raw) == 0 {
+		if i == len(s) {
 			break
 		}
-		i := bytes.IndexAny(raw, " \t")
-		if i < 0 {
-			i = len(raw)
+		j := i + 1
+		for j < len(s) && !isSep(s[j]) {
+			j++
 		}
-		dst = append(dst, string(raw[:i]))
-		raw = raw[i:]
+		dst = append(dst, s[i:j])
+		i = j
 	}
 	return dst
 }
@@ -61,12 +65,10 @@ func Time(s *event.Schema, vals []string) (time.Time, bool) {
 	di, dok := s.Index("date")
 	ti, tok := s.Index("time")
 	if dok && tok && di < len(vals) && ti < len(vals) {
-		t, err := time.Parse("2006-01-02 15:04:05", vals[di]+" "+vals[ti])
-		if err == nil {
-			return t.UTC(), true
-		}
-		t, err = time.Parse("2006-01-02 15:04:05.000", vals[di]+" "+vals[ti])
-		return t.UTC(), err == nil
+		return parse.TimeOf(vals[di], vals[ti])
+	}
+	if i, ok := s.Index("date-time"); ok && i < len(vals) {
+		return parse.ISOTime(vals[i])
 	}
 	return time.Time{}, false
 }
@@ -74,57 +76,141 @@ func Time(s *event.Schema, vals []string) (time.Time, bool) {
 // NewSchema builds the schema for a "#Fields:" list.
 func NewSchema(names []string) *event.Schema { return event.NewSchema(names, aliases) }
 
-var defaultSchema = NewSchema(DefaultFields)
+// layout is a schema plus what the hot path needs from it, computed once
+// per "#Fields:" directive instead of once per line.
+type layout struct {
+	schema *event.Schema
+	di, ti int // date and time columns, -1 when absent
+	dti    int // combined date-time column, -1 when absent
+	split  event.Splitter
+}
+
+func newLayout(names []string) *layout {
+	l := &layout{schema: NewSchema(names), di: -1, ti: -1, dti: -1}
+	if i, ok := l.schema.Index("date"); ok {
+		l.di = i
+	}
+	if i, ok := l.schema.Index("time"); ok {
+		l.ti = i
+	}
+	if i, ok := l.schema.Index("date-time"); ok {
+		l.dti = i
+	}
+	n := len(names)
+	ua, hasUA := l.schema.Index("cs(User-Agent)")
+	if !hasUA {
+		l.split = Split
+		return l
+	}
+	// A hand-edited or pasted line may carry a user agent with real spaces
+	// (more values than columns). Those extra values belong to the user
+	// agent, the only free-text column; join them back so that the columns
+	// after it (status, time-taken) stay right. IIS itself never does this.
+	l.split = func(raw []byte, dst []string) []string {
+		base := len(dst)
+		dst = Split(raw, dst)
+		vals := dst[base:]
+		if extra := len(vals) - n; extra > 0 && ua < n {
+			vals[ua] = strings.Join(vals[ua:ua+extra+1], " ")
+			copy(vals[ua+1:], vals[ua+extra+1:])
+			dst = dst[:base+n]
+		}
+		return dst
+	}
+	return l
+}
+
+var defaultLayout = newLayout(DefaultFields)
+
+// when returns the record time of a data line without splitting it.
+func (l *layout) when(line []byte) (time.Time, bool) {
+	if l.di >= 0 && l.ti >= 0 {
+		var date, clock []byte
+		if l.di == 0 && l.ti == 1 {
+			// Default layout: "YYYY-MM-DD hh:mm:ss ..." at the line start.
+			date = field(line, 0)
+			clock = field(line[len(date):], 0)
+		} else {
+			date, clock = field(line, l.di), field(line, l.ti)
+		}
+		return parse.TimeOf(date, clock)
+	}
+	if l.dti >= 0 {
+		return parse.ISOTime(field(line, l.dti))
+	}
+	return time.Time{}, false
+}
+
+// field returns the i-th space-separated value of line, nil when short.
+func field(line []byte, i int) []byte {
+	for k := 0; ; k++ {
+		for len(line) > 0 && isSep(line[0]) {
+			line = line[1:]
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		j := 1
+		for j < len(line) && !isSep(line[j]) {
+			j++
+		}
+		if k == i {
+			return line[:j]
+		}
+		line = line[j:]
+	}
+}
 
 // Parse reads one W3C log.
 func Parse(ctx context.Context, r io.Reader, m parse.Meta, emit parse.Emit) (parse.Stats, error) {
 	var st parse.Stats
-	schema := defaultSchema
+	lay := defaultLayout
 	sawFields := false
+	var lastDirective []byte // raw text of the current "#Fields:" line
 	var ev event.Event
-	var vals []string
-	var minT, maxT string // ISO date+time sorts as text; parsed once at the end
+	var prevStamp [32]byte // time text of the previous line: most share it
+	prevLen := -1
 	lines, overlong, err := parse.Lines(ctx, r, func(n int64, line []byte) error {
 		if len(line) == 0 {
 			return nil
 		}
 		if line[0] == '#' {
+			if sawFields && bytes.Equal(line, lastDirective) {
+				return nil // the same block again after a restart
+			}
 			if names, ok := fieldsDirective(line); ok {
-				schema = NewSchema(names)
+				lay = newLayout(names)
 				sawFields = true
+				lastDirective = append(lastDirective[:0], line...)
 			}
 			return nil
 		}
 		// Counting separators is far cheaper than splitting, and splitting
 		// is left to the detectors that survive the prefilter.
 		nf := bytes.Count(line, space) + 1
-		if nf < 2 || (sawFields && nf < len(schema.Names)/2) {
+		if nf < 2 || (sawFields && nf < len(lay.schema.Names)/2) {
 			st.Malformed++
 			return nil
 		}
 		st.Records++
-		if ts, ok := dateTime(schema, line, &vals); ok {
-			if minT == "" || ts < minT {
-				minT = ts
-			}
-			if ts > maxT {
-				maxT = ts
+		// Lines of the same second repeat the time text: parse it once.
+		if lay.di == 0 && lay.ti == 1 && len(line) >= 19 && bytes.Equal(line[:19], prevStamp[:max(prevLen, 0)]) {
+			// same time as the previous line: already seen
+		} else if t, ok := lay.when(line); ok {
+			st.Seen(t)
+			if lay.di == 0 && lay.ti == 1 && len(line) >= 19 {
+				prevLen = copy(prevStamp[:], line[:19])
 			}
 		}
-		ev.Reset(event.IIS, event.Location{Path: m.Path, Line: n}, m.Host, line, schema, Split, Time)
+		ev.Reset(event.IIS, event.Location{Path: m.Path, Line: n}, m.Host, line, lay.schema, lay.split, Time)
 		return emit(&ev)
 	})
-	for _, ts := range []string{minT, maxT} {
-		if t, err := time.Parse("2006-01-02 15:04:05", ts); err == nil {
-			st.Seen(t)
-		}
-	}
 	st.Lines = lines
 	if overlong > 0 {
 		st.Malformed += overlong
 		st.Note(parse.OverlongNote(overlong))
 	}
-	if st.Malformed > 0 && st.Malformed != overlong {
+	if st.Malformed > overlong {
 		st.Note("truncated or malformed data lines skipped")
 	}
 	return st, err
@@ -146,26 +232,3 @@ func fieldsDirective(line []byte) ([]string, bool) {
 }
 
 var space = []byte{' '}
-
-// dateTime returns "YYYY-MM-DD hh:mm:ss" of a data line: straight from the
-// line prefix in the default layout (date and time first), else by
-// splitting.
-func dateTime(s *event.Schema, line []byte, scratch *[]string) (string, bool) {
-	di, dok := s.Index("date")
-	ti, tok := s.Index("time")
-	if !dok || !tok {
-		return "", false
-	}
-	if di == 0 && ti == 1 {
-		if len(line) >= 19 && line[10] == ' ' && line[4] == '-' && line[13] == ':' {
-			return string(line[:19]), true
-		}
-		return "", false
-	}
-	v := Split(line, (*scratch)[:0])
-	*scratch = v
-	if di >= len(v) || ti >= len(v) || len(v[di]) != 10 || len(v[ti]) < 8 {
-		return "", false
-	}
-	return v[di] + " " + v[ti][:8], true
-}
