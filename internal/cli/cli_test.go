@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/exhunt/exhunt/finding"
+	"github.com/exhunt/exhunt/internal/golden"
+)
+
+const (
+	compromised = "../../samples/compromised-ex2016"
+	clean       = "../../samples/clean-ex2016"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func needSamples(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(compromised); err != nil {
+		t.Skip("sample trees missing")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	needSamples(t)
+	missing := filepath.Join(t.TempDir(), "absent")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string // substring of stdout
+		err  string // substring of stderr
+	}{
+		{"no command", []string{"nope"}, ExitUsage, "", "unknown command"},
+		{"no path", []string{"hunt"}, ExitUsage, "", "PATH"},
+		{"missing path", []string{"hunt", missing}, ExitUsage, "", "absent"},
+		{"bad format", []string{"hunt", "--format", "xml", compromised}, ExitUsage, "", "unknown format"},
+		{"bad fail-on", []string{"hunt", "--fail-on", "severe", compromised}, ExitUsage, "", "fail-on"},
+		{"bad flag", []string{"hunt", "--frobnicate", compromised}, ExitUsage, "", "frobnicate"},
+		{"output inside evidence", []string{"hunt", "-o", filepath.Join(compromised, "out.json"), compromised}, ExitUsage, "", "never writes"},
+		{"compromised", []string{"hunt", compromised}, ExitFindings, "COMPROMISE INDICATED", ""},
+		{"clean", []string{"hunt", clean}, ExitClean, "SCANNED OR PROBED ONLY", ""},
+		{"clean, fail on low", []string{"hunt", "--fail-on", "low", clean}, ExitFindings, "", ""},
+		{"version", []string{"version"}, ExitClean, "exhunt", ""},
+		{"rules list", []string{"rules", "list"}, ExitClean, "EXH-PL-", ""},
+		{"rules test", []string{"rules", "test"}, ExitClean, " 0 failed", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := run(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out, errs)
+			}
+			if !strings.Contains(out, c.out) {
+				t.Errorf("stdout lacks %q:\n%s", c.out, out)
+			}
+			if !strings.Contains(errs, c.err) {
+				t.Errorf("stderr lacks %q:\n%s", c.err, errs)
+			}
+		})
+	}
+}
+
+// The compromised sample must show every stage of the ProxyLogon chain,
+// each pointing at a file and line.
+func TestCompromisedSampleJSON(t *testing.T) {
+	needSamples(t)
+	code, out, _ := run(t, "hunt", "--format", "json", compromised)
+	if code != ExitFindings {
+		t.Fatalf("exit %d", code)
+	}
+	var doc finding.Document
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	stages := map[finding.Stage]bool{}
+	for _, f := range doc.Findings {
+		stages[f.Stage] = true
+		if f.Evidence.Path == "" || strings.Contains(f.Evidence.Path, `\`) || strings.HasPrefix(f.Evidence.Path, "/") {
+			t.Errorf("%s: evidence path %q not relative with forward slashes", f.ID, f.Evidence.Path)
+		}
+		if f.Evidence.Line < 1 {
+			t.Errorf("%s: no line", f.ID)
+		}
+	}
+	for _, s := range []finding.Stage{finding.StageRecon, finding.StageExploit, finding.StageWrite, finding.StageExecution} {
+		if !stages[s] {
+			t.Errorf("stage %s not found in the compromised sample", s)
+		}
+	}
+	if len(doc.Hosts) != 1 || doc.Hosts[0].WorstSeverity != finding.Critical {
+		t.Errorf("hosts: %+v", doc.Hosts)
+	}
+	if len(doc.Errors) != 0 {
+		t.Errorf("the sample has no broken files, got errors: %+v", doc.Errors)
+	}
+}
+
+func TestFormatsAgree(t *testing.T) {
+	needSamples(t)
+	_, js, _ := run(t, "hunt", "--format", "json", compromised)
+	_, jl, _ := run(t, "hunt", "--format", "jsonl", compromised)
+	_, cs, _ := run(t, "hunt", "--format", "csv", compromised)
+	var doc finding.Document
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(jl), "\n")
+	rows, err := csv.NewReader(strings.NewReader(cs)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Findings) == 0 || len(lines) != len(doc.Findings) || len(rows) != len(doc.Findings)+1 {
+		t.Errorf("json %d findings, jsonl %d lines, csv %d rows", len(doc.Findings), len(lines), len(rows))
+	}
+}
+
+var volatile = regexp.MustCompile(`read in [0-9.]+[µmn]?s`)
+
+// Golden text report of the compromised sample: what a newcomer sees.
+func TestCompromisedSampleText(t *testing.T) {
+	needSamples(t)
+	_, out, _ := run(t, "hunt", "--no-color", compromised)
+	golden.Check(t, "compromised.txt", []byte(volatile.ReplaceAllString(out, "read in X")))
+}
+
+func TestOutputFile(t *testing.T) {
+	needSamples(t)
+	dst := filepath.Join(t.TempDir(), "report.jsonl")
+	code, out, _ := run(t, "hunt", "--format", "jsonl", "-o", dst, compromised)
+	if code != ExitFindings || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("report file: %v, %d bytes", err, len(b))
+	}
+}
