@@ -5,8 +5,10 @@ import "time"
 // TimeOf reads a record time from a "YYYY-MM-DD" date and an
 // "hh:mm:ss[.fffffff][Z|±hh:mm]" clock, the shapes IIS and Exchange write.
 // A missing zone means UTC. It never allocates and rejects impossible
-// dates (2023-02-30), so that a garbage row cannot become a file's first or
-// last time. The result is in UTC.
+// dates (2023-02-30) and years before 1970 (no IIS or Exchange log is
+// older; year 0000 or 0001 would collide with the zero time.Time), so that
+// a garbage row cannot become a file's first or last time. The result is
+// in UTC.
 func TimeOf[T string | []byte](date, clock T) (time.Time, bool) {
 	if len(date) != 10 || date[4] != '-' || date[7] != '-' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
 		return time.Time{}, false
@@ -17,7 +19,7 @@ func TimeOf[T string | []byte](date, clock T) (time.Time, bool) {
 	h, ok4 := digits(clock[0:2])
 	mi, ok5 := digits(clock[3:5])
 	s, ok6 := digits(clock[6:8])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || s > 59 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || s > 59 {
 		return time.Time{}, false
 	}
 	rest := clock[8:]
