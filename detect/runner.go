@@ -5,15 +5,13 @@ import (
 	"runtime/debug"
 	"strings"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
-
 	"github.com/exhunt/exhunt/event"
 )
 
 // Runner evaluates a fixed set of detectors. Per log family it keeps one
-// Aho-Corasick automaton over the lower-cased keywords of the detectors that
-// read that family, so a line costs one automaton pass plus the match
-// functions of the detectors whose keywords occur in it.
+// keyword filter over the lower-cased keywords of the detectors that read
+// that family, so a line costs one filter pass plus the match functions of
+// the detectors whose keywords occur in it.
 type Runner struct {
 	dets     []*Detector
 	families [256]*family
@@ -21,7 +19,7 @@ type Runner struct {
 
 type family struct {
 	dets   []int // indexes into Runner.dets
-	ac     *ahocorasick.AhoCorasick
+	kw     *keywordFilter
 	owners [][]int32 // keyword pattern -> positions in dets
 	always []int32   // detectors without keywords
 }
@@ -55,6 +53,9 @@ func NewRunner(dets []*Detector) (*Runner, error) {
 				continue
 			}
 			for _, k := range d.Keywords {
+				if len(k) < 2 {
+					return nil, fmt.Errorf("detector %s: keyword %q is too short for the prefilter", d.ID, k)
+				}
 				k = strings.ToLower(k)
 				p, ok := index[k]
 				if !ok {
@@ -67,13 +68,7 @@ func NewRunner(dets []*Detector) (*Runner, error) {
 			}
 		}
 		if len(patterns) > 0 {
-			b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
-				AsciiCaseInsensitive: true,
-				MatchKind:            ahocorasick.StandardMatch,
-				DFA:                  true,
-			})
-			ac := b.Build(patterns)
-			f.ac = &ac
+			f.kw = newKeywordFilter(patterns)
 		}
 		r.families[s] = f
 	}
@@ -146,16 +141,15 @@ func (s *Scanner) Scan(ev *event.Event, hit func(d *Detector, h Hit), failed fun
 		}
 		s.gen = 1
 	}
-	if f.ac != nil {
-		it := f.ac.IterOverlappingByte(ev.Raw)
-		for m := it.Next(); m != nil; m = it.Next() {
-			for _, pos := range f.owners[m.Pattern()] {
+	if f.kw != nil {
+		f.kw.find(ev.Raw, func(p int) {
+			for _, pos := range f.owners[p] {
 				if s.mark[pos] != s.gen {
 					s.mark[pos] = s.gen
 					s.cand = append(s.cand, pos)
 				}
 			}
-		}
+		})
 	}
 	for _, pos := range f.always {
 		if s.mark[pos] != s.gen {

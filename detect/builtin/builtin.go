@@ -2,6 +2,10 @@
 // (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF, ProxyToken), written as
 // field-aware rules over the parsed log families. They are plain values,
 // listed explicitly in All.
+//
+// IDs are EXH-<FAMILY>-<NN>: PL ProxyLogon, PS ProxyShell, PNS
+// ProxyNotShell, OWA OWASSRF, PT ProxyToken, WS web shell, HF HAFNIUM
+// tradecraft and IOC context. One ID has one meaning and one title.
 package builtin
 
 import (
@@ -10,10 +14,17 @@ import (
 
 // All returns the default detector pack, in a stable order.
 func All() []*detect.Detector {
-	return []*detect.Detector{}
+	var out []*detect.Detector
+	out = append(out, proxyLogonDetectors()...)
+	out = append(out, sg05Detector(), oabDetector(), ecpMarkupDetector(), ssrfEntryDetector(), rpcArtefactDetector())
+	out = append(out, webShellDetectors()...)
+	out = append(out, hafniumDetectors()...)
+	out = append(out, proxyShellDetectors()...)
+	out = append(out, owassrfDetectors()...)
+	return out
 }
 
 // Correlators returns the run-level correlators (the SSRF chain).
 func Correlators() []*detect.Correlator {
-	return nil
+	return []*detect.Correlator{chainCorrelator()}
 }
