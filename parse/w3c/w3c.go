@@ -42,6 +42,21 @@ func isSep(c byte) bool { return c == ' ' || c == '\t' }
 // share one copy of the line: one allocation per call.
 func Split(raw []byte, dst []string) []string {
 	s := string(raw)
+	if strings.IndexByte(s, '\t') < 0 {
+		// Common case: spaces only, so the vectorised IndexByte finds
+		// each separator.
+		for len(s) > 0 {
+			i := strings.IndexByte(s, ' ')
+			if i < 0 {
+				return append(dst, s)
+			}
+			if i > 0 {
+				dst = append(dst, s[:i])
+			}
+			s = s[i+1:]
+		}
+		return dst
+	}
 	for i := 0; i < len(s); {
 		for i < len(s) && isSep(s[i]) {
 			i++
@@ -185,10 +200,19 @@ func Parse(ctx context.Context, r io.Reader, m parse.Meta, emit parse.Emit) (par
 			}
 			return nil
 		}
+		if isSep(line[0]) && len(bytes.Trim(line, " \t")) == 0 {
+			return nil // blank: no values, not a record
+		}
 		// Counting separators is far cheaper than splitting, and splitting
 		// is left to the detectors that survive the prefilter.
 		nf := bytes.Count(line, space) + 1
-		if nf < 2 || (sawFields && nf < len(lay.schema.Names)/2) {
+		short := nf < 2 || (sawFields && nf < len(lay.schema.Names)/2)
+		if short && bytes.IndexByte(line, '\t') >= 0 {
+			// Tab-separated (re-exported) logs: Split accepts tabs too.
+			nf += bytes.Count(line, tab)
+			short = nf < 2 || (sawFields && nf < len(lay.schema.Names)/2)
+		}
+		if short {
 			st.Malformed++
 			return nil
 		}
@@ -231,4 +255,4 @@ func fieldsDirective(line []byte) ([]string, bool) {
 	return names, true
 }
 
-var space = []byte{' '}
+var space, tab = []byte{' '}, []byte{'\t'}
