@@ -1,0 +1,156 @@
+package sample
+
+import (
+	"bytes"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the committed trees under samples/")
+
+// samplesDir is the repository's samples/ directory.
+const samplesDir = "../../samples"
+
+// TestCommittedTreesMatchGenerator regenerates every sample tree and
+// compares it byte for byte with samples/, so a generator change that was
+// not followed by `go run ./cmd/exhunt-samples -out samples` fails CI.
+func TestCommittedTreesMatchGenerator(t *testing.T) {
+	if *update {
+		for _, name := range Names() {
+			tr, err := Generate(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Write(samplesDir); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := os.Stat(samplesDir); err != nil {
+		t.Skipf("samples/ not found (%v); run `go run ./cmd/exhunt-samples -out samples`", err)
+	}
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			tr, err := Generate(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := filepath.Join(samplesDir, name)
+			if _, err := os.Stat(root); err != nil {
+				t.Skipf("%s not found (%v); run `go run ./cmd/exhunt-samples -out samples`", root, err)
+			}
+			want := map[string][]byte{}
+			for _, f := range tr.Files {
+				want[f.Path] = f.Data
+			}
+			err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(root, p)
+				rel = filepath.ToSlash(rel)
+				if _, ok := want[rel]; !ok {
+					t.Errorf("%s: committed but no longer generated", rel)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tr.Files {
+				got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+				if err != nil {
+					t.Errorf("%s: %v", f.Path, err)
+					continue
+				}
+				if !bytes.Equal(got, f.Data) {
+					t.Errorf("%s: differs from the generator (regenerate with go test ./internal/sample -update)", f.Path)
+				}
+			}
+			got, err := os.ReadFile(filepath.Join(samplesDir, name+".truth.tsv"))
+			if err != nil || !bytes.Equal(got, tr.TruthTSV()) {
+				t.Errorf("%s.truth.tsv differs from the generator (%v)", name, err)
+			}
+		})
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, name := range Names() {
+		a, _ := Generate(name)
+		b, _ := Generate(name)
+		if len(a.Files) != len(b.Files) {
+			t.Fatalf("%s: file count differs between runs", name)
+		}
+		for i := range a.Files {
+			if a.Files[i].Path != b.Files[i].Path || !bytes.Equal(a.Files[i].Data, b.Files[i].Data) {
+				t.Fatalf("%s: %s differs between runs", name, a.Files[i].Path)
+			}
+		}
+	}
+}
+
+// TestMarksPointAtTheirLines checks the ground truth against the text.
+func TestMarksPointAtTheirLines(t *testing.T) {
+	for _, name := range Names() {
+		tr, _ := Generate(name)
+		files := map[string][]string{}
+		for _, f := range tr.Files {
+			files[f.Path] = strings.Split(string(f.Data), "\r\n")
+		}
+		for _, m := range tr.Marks {
+			lines := files[m.Path]
+			if m.Line < 1 || m.Line > len(lines) {
+				t.Errorf("%s:%d out of range", m.Path, m.Line)
+				continue
+			}
+			l := lines[m.Line-1]
+			var want string
+			switch {
+			case strings.HasPrefix(m.Kind, "proxylogon.ssrf") && m.Source == "httpproxy":
+				want = "ServerInfo~a]@"
+			case strings.Contains(m.Kind, "localhost-probe") && m.Source == "httpproxy":
+				want = "ServerInfo~localhost/ecp/default.flt?"
+			case m.Kind == "proxylogon.ecp.set-oab-externalurl":
+				want = `S:CMD=Set-OabVirtualDirectory.ExternalUrl='http://f/<script language=""JScript""`
+			case strings.HasPrefix(m.Kind, "webshell."):
+				want = ShellURL
+			case strings.HasPrefix(m.Kind, "proxyshell."):
+				want = "autodiscover.json"
+			case strings.Contains(m.Kind, "oab-download-failed"):
+				want = "Download failed and temporary file"
+			}
+			if !strings.Contains(l, want) {
+				t.Errorf("%s:%d (%s) does not contain %q: %s", m.Path, m.Line, m.Kind, want, l)
+			}
+		}
+	}
+}
+
+func TestChainIsComplete(t *testing.T) {
+	tr, _ := Generate(Compromised)
+	seen := map[string]bool{}
+	for _, m := range tr.Marks {
+		seen[m.Source+" "+m.Kind] = true
+	}
+	for _, k := range []string{
+		"httpproxy proxylogon.ssrf.autodiscover", "httpproxy proxylogon.ssrf.mapi", "httpproxy proxylogon.ssrf.proxylogon",
+		"httpproxy proxylogon.ssrf.ddi-getobject", "httpproxy proxylogon.ssrf.ddi-setobject", "httpproxy proxylogon.ssrf.ddi-reset",
+		"ecp proxylogon.ecp.set-oab-externalurl", "oab proxylogon.oab.download-failed-outside-oab",
+		"iis-fe webshell.post", "iis-fe proxyshell.attempt", "httpproxy proxyshell.attempt",
+	} {
+		if !seen[k] {
+			t.Errorf("compromised tree lacks %s", k)
+		}
+	}
+	cl, _ := Generate(Clean)
+	for _, m := range cl.Marks {
+		if !strings.HasPrefix(m.Kind, "noise.") && !strings.HasPrefix(m.Kind, "benign.") {
+			t.Errorf("clean tree plants %s at %s:%d", m.Kind, m.Path, m.Line)
+		}
+	}
+}
