@@ -331,7 +331,10 @@ func oabDetector() *detect.Detector {
 // parameter holds markup (the China Chopper ExternalUrl).
 var (
 	reSetVDir = regexp.MustCompile(`(?i)set-[a-z]*virtualdirectory`)
-	reURLTag  = regexp.MustCompile(`(?i)url\s*=?\s*'?[^;]*?(<|%3c|&lt;)\s*/?\s*[a-z][a-z0-9]*[^a-z0-9]`)
+	// A *Url parameter whose value (up to its closing quote) holds an
+	// element: "ExternalUrl='http://f/<script …". Bounded by the quote so
+	// that markup in another parameter does not count.
+	reURLTag = regexp.MustCompile(`(?i)url\s*=\s*'?[^';]*(<|%3c|&lt;)\s*/?\s*[a-z][a-z0-9]*[^a-z0-9]`)
 )
 
 func ecpMarkupDetector() *detect.Detector {
@@ -363,6 +366,7 @@ func ecpMarkupDetector() *detect.Detector {
 			ecp(true, "China Chopper ExternalUrl", shellURL),
 			ecp(true, "InternalUrl, other vdir", `S:CMD=Set-EcpVirtualDirectory.InternalUrl='http://g/<script language="JScript" runat="server">function Page_Load(){eval(Request["k"],"unsafe");}</script>';S:REQID=;S:URL=/ecp/DDI/DDIService.svc/SetObject`),
 			ecp(false, "plain admin URL change", plainURL),
+			ecp(false, "markup in another parameter than the URL", `S:CMD=Set-OwaVirtualDirectory.ExternalUrl='https://mail.contoso.com/owa'.LogonPageLightSelectionText='<b>Light</b>';S:REQID=`),
 			ecp(false, "routine inbox rule listing", `S:TIME=13;S:CMD=Get-InboxRule;S:REQID=;S:URL=/ecp/RulesEditor/InboxRules.svc/GetList?msExchEcpCanary=CANARY;S:REFERRER=;S:EX=;S:RS=0`),
 		},
 	}

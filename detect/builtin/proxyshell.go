@@ -160,13 +160,13 @@ func proxyShellDetectors() []*detect.Detector {
 				"A request shaped like the testanull ProxyNotShell proof of concept (/autodiscover/autodiscover.json with query x=a, or /autodiscover/admin@localhost/) was answered 200. Scanners reuse this PoC, so check for PowerShell activity from the same address.",
 				finding.High, finding.StageExploit, cProxyNotShell, cvesProxyNotShell, []string{tExploitPublic}, []string{"signature-base LOG_ProxyNotShell_POC_CVE_2022_41040_Nov22 (SB-L10)"}),
 			Sources:  web,
-			Keywords: []string{"autodiscover.json", "admin@localhost"},
+			Keywords: []string{"autodiscover.json", "admin@localhost", "admin%40localhost"},
 			Match: func(ev *event.Event) (detect.Hit, bool) {
 				m := method(ev)
 				if (m != "GET" && m != "POST") || status(ev) != 200 {
 					return detect.Hit{}, false
 				}
-				p, q := stem(ev), strings.ToLower(query(ev))
+				p, q := decodeURL(stem(ev)), strings.ToLower(query(ev))
 				if !(strings.HasSuffix(p, "/autodiscover.json") && strings.HasPrefix(q, "x=a")) && !strings.Contains(p, "/autodiscover/admin@localhost/") {
 					return detect.Hit{}, false
 				}
@@ -175,6 +175,7 @@ func proxyShellDetectors() []*detect.Detector {
 			Samples: []detect.Sample{
 				iis(true, "x=a", req{Method: "POST", Stem: "/autodiscover/autodiscover.json", Query: "x=a", Status: "200"}),
 				iis(true, "admin@localhost", req{Stem: "/autodiscover/admin@localhost/powershell", Status: "200"}),
+				iis(true, "admin%40localhost", req{Method: "POST", Stem: "/autodiscover/admin%40localhost/powershell", Status: "200"}),
 				iis(false, "x=a refused", req{Method: "POST", Stem: "/autodiscover/autodiscover.json", Query: "x=a", Status: "404"}),
 				iis(false, "normal autodiscover v2", req{Stem: "/autodiscover/autodiscover.json/v1.0/jdoe@contoso.com", Query: "Protocol=ActiveSync", Status: "200"}),
 			},

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/exhunt/exhunt/detect"
@@ -54,6 +55,7 @@ func knownShellKeywords() []string {
 	for n := range knownShellNames {
 		out = append(out, n)
 	}
+	sort.Strings(out) // stable order for listings
 	return out
 }
 
