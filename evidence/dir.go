@@ -200,6 +200,12 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 					return nil
 				}
 			case d.Type().IsRegular():
+			case d.Type()&fs.ModeIrregular != 0:
+				// A Windows reparse point that is not a directory
+				// (junctions named without an extension look like
+				// candidates): not evidence, not a problem.
+				w.log.Debug("evidence: skipping reparse point", "path", c.disp)
+				return nil
 			default:
 				w.fail(c.disp, fmt.Errorf("%w (%s)", ErrNotRegular, d.Type()))
 				return nil
