@@ -64,7 +64,8 @@ func (s *server) cleanNoise(d time.Time) {
 	t = t.Add(1310 * time.Millisecond)
 	s.emit(&request{t: t, method: "GET", stem: "/owa/", query: "&Email=autodiscover/autodiscover.json%3F@test.com&ClientId=" + hexString(r, 32),
 		proto: "Owa", clientIP: "10.20.5.40", ua: nua, status: 302, noBackend: true, encoding: true, authType: "FBA", taken: 3,
-		feMark: mark("noise.nessus-proxyshell", "Nessus ProxyShell check, OWA variant (@test.com)")})
+		feMark: mark("noise.nessus-proxyshell", "Nessus ProxyShell check, OWA variant (@test.com)"),
+		pxMark: mark("noise.nessus-proxyshell", "Nessus ProxyShell check, OWA variant (@test.com)")})
 	// zgrab banner grabs.
 	for _, h := range []int{1, 6, 14, 19, 23} {
 		s.zgrab(s.at(d, h), wanIP(r), mark("noise.zgrab", "zgrab banner grab"))
