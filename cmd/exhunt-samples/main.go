@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/exhunt/exhunt/internal/sample"
@@ -35,8 +36,12 @@ func run(out, benchSize string) error {
 			return err
 		}
 		el := time.Since(start)
-		fmt.Fprintf(os.Stderr, "wrote %d bytes in %d files to %s in %.1fs (%.0f MB/s)\n",
-			info.Bytes, info.Files, out, el.Seconds(), float64(info.Bytes)/1e6/el.Seconds())
+		planted := strings.TrimRight(out, `/\`) + ".planted.tsv"
+		if err := os.WriteFile(planted, info.TruthTSV(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %d bytes in %d files to %s in %.1fs (%.0f MB/s); %d planted hits listed in %s\n",
+			info.Bytes, info.Files, out, el.Seconds(), float64(info.Bytes)/1e6/el.Seconds(), len(info.Marks), planted)
 		return nil
 	}
 	for _, name := range sample.Names() {
