@@ -52,7 +52,7 @@ func Verdict(h finding.HostSummary) string {
 	case h.WorstSeverity >= finding.Medium && h.WorstStage >= finding.StageAttempt:
 		return fmt.Sprintf("EXPLOITATION ATTEMPTED: the logs show %q, but not that it succeeded.", h.WorstStage.Title())
 	case h.WorstStage >= finding.StageRecon && h.WorstSeverity >= finding.Low:
-		return "SCANNED OR PROBED ONLY: attempts that did not get past reconnaissance."
+		return "SCANNED OR PROBED ONLY: scanning and exploitation attempts, none shown to get past reconnaissance."
 	case h.Findings > 0:
 		return "NOTHING ALARMING: only context (known-bad addresses or user agents), no attack stage."
 	}

@@ -137,9 +137,9 @@ func hafniumDetectors() []*detect.Detector {
 	return []*detect.Detector{
 		{
 			Advisory: adv("EXH-HF-01",
-				"HAFNIUM-style POST to a fake static file answered (ProxyLogon exploitation)",
-				"A POST to a static-looking URL that HAFNIUM used as the ProxyLogon entry point (/owa/auth/Current/themes/resources/…, /ecp/default.flt, /ecp/main.css, /ecp/<x>.js, /owa/auth/w.js) was answered with 2xx/3xx. Browsers never POST to these files.",
-				finding.High, finding.StageExploit, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
+				"HAFNIUM-style POST to a fake static file answered (ProxyLogon SSRF entry point)",
+				"A POST to a static-looking URL that HAFNIUM used as the ProxyLogon entry point (/owa/auth/Current/themes/resources/…, /ecp/default.flt, /ecp/main.css, /ecp/<x>.js, /owa/auth/w.js) was answered with 2xx/3xx. Browsers never POST to these files. The IIS line shows the SSRF was attempted, not how far it got: mass scanners that only reached autodiscover look the same (CSS-Exchange #312), so the stage reached is judged from the HttpProxy rows (EXH-PL-01…06).",
+				finding.Low, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
 			Sources:  []event.Source{event.IIS},
 			Keywords: []string{"themes/resources", "/ecp/", "w.js"},
 			Match:    hafniumEntryMatch(succeeded),
@@ -155,7 +155,7 @@ func hafniumDetectors() []*detect.Detector {
 			Advisory: adv("EXH-HF-02",
 				"HAFNIUM-style POST to a fake static file refused or failed (exploitation attempt)",
 				"Same request shape as EXH-HF-01, but the server answered with an error: an exploitation attempt whose success the IIS log does not show. Check the HttpProxy log for the matching ServerInfo~ row.",
-				finding.Medium, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
+				finding.Low, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
 			Sources:  []event.Source{event.IIS},
 			Keywords: []string{"themes/resources", "/ecp/", "w.js"},
 			Match:    hafniumEntryMatch(func(c int) bool { return !succeeded(c) }),
@@ -188,8 +188,8 @@ func hafniumDetectors() []*detect.Detector {
 		{
 			Advisory: adv("EXH-HF-04",
 				"ECP POST answered for a scripted client HAFNIUM used (python-requests / ExchangeServicesClient)",
-				"A POST under /ecp/ from python-requests 2.19.1/2.25.1 or ExchangeServicesClient/0.0.0.0 got a 2xx/3xx answer: the clients Volexity saw driving ProxyLogon against ECP. Admin scripts rarely talk to ECP with these exact versions.",
-				finding.High, finding.StageExploit, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, []string{"signature-base LOG_APT_HAFNIUM_Exchange_Log_Traces_Mar21_1 (SB-L03 c)", "Sigma web_exchange_exploitation_hafnium (SG-01)"}),
+				"A POST under /ecp/ from python-requests 2.19.1/2.25.1 or ExchangeServicesClient/0.0.0.0 got a 2xx/3xx answer: the clients Volexity saw driving ProxyLogon against ECP. Admin scripts rarely talk to ECP with these exact versions, but mass scanners used them too after 2021-03-02; the stage reached is judged from the HttpProxy rows (EXH-PL-01…06).",
+				finding.Low, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, []string{"signature-base LOG_APT_HAFNIUM_Exchange_Log_Traces_Mar21_1 (SB-L03 c)", "Sigma web_exchange_exploitation_hafnium (SG-01)"}),
 			Sources:  []event.Source{event.IIS},
 			Keywords: []string{"exchangeservicesclient/0.0.0.0", "python-requests/2.19.1", "python-requests/2.25.1"},
 			Match: func(ev *event.Event) (detect.Hit, bool) {

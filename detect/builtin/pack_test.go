@@ -69,7 +69,7 @@ func TestPackHardNegatives(t *testing.T) {
 	}{
 		{"autodiscover-only SSRF is an attempt, never an exploit", event.HTTPProxy,
 			hp(map[string]string{"AnchorMailbox": "ServerInfo~a]@EX01.contoso.com:444/autodiscover/autodiscover.xml?#", "UrlStem": "/ecp/y.js", "Method": "POST"}),
-			[]string{"EXH-PL-01", "EXH-PL-11"}, finding.Medium, finding.StageAttempt},
+			[]string{"EXH-PL-01", "EXH-PL-11"}, finding.Low, finding.StageAttempt},
 		{"localhost probe is a scan", event.HTTPProxy,
 			hp(map[string]string{"AnchorMailbox": "ServerInfo~localhost/ecp/default.flt?", "UrlStem": "/owa/auth/x.js", "TargetServer": "localhost", "HttpStatus": "500"}),
 			[]string{"EXH-PL-07"}, finding.Low, finding.StageRecon},

@@ -382,8 +382,8 @@ func ssrfEntryDetector() *detect.Detector {
 	return &detect.Detector{
 		Advisory: adv("EXH-PL-11",
 			"ProxyLogon SSRF sent through a fake static file (HAFNIUM / Metasploit style request)",
-			"The SSRF request arrived on a static-looking URL such as /ecp/y.js, /owa/auth/w.js or /ecp/default.flt, the entry points used by HAFNIUM and public exploits, and was routed to a back end of the attacker's choice. Which back-end step it reached is reported separately.",
-			finding.Medium, finding.StageAttempt, cProxyLogon, cvesProxyLogonSSRF, []string{tExploitPublic},
+			"The SSRF request arrived on a static-looking URL such as /ecp/y.js, /owa/auth/w.js or /ecp/default.flt, the entry points used by HAFNIUM and public exploits, and was routed to a back end of the attacker's choice. Which back-end step it reached is reported separately (EXH-PL-01…06), so this row alone stays low.",
+			finding.Low, finding.StageAttempt, cProxyLogon, cvesProxyLogonSSRF, []string{tExploitPublic},
 			[]string{"signature-base EXPL_LOG_CVE_2021_27055_Exchange_Forensic_Artefacts (SB-L05)", refSBHafnium}),
 		Sources:  []event.Source{event.HTTPProxy},
 		Keywords: []string{"serverinfo~", "server~"},
