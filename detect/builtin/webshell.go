@@ -1,7 +1,6 @@
 package builtin
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
@@ -67,21 +66,46 @@ var exchangePages = map[string]map[string]bool{
 	"/ecp/auth/": set("timeoutlogoff.aspx"),
 }
 
-// reCommand: a query that carries a command for a shell.
-var reCommand = regexp.MustCompile(`(^|[&?;])(cmd|exec|command|execute)=|whoami|ipconfig|systeminfo|tasklist|net1? (user|group|localgroup)|nltest|quser|cmd\.exe|cmd /c|powershell|certutil|rundll32|&echo|/bin/sh`)
+// commandNeedles are the shell commands a query may carry. Plain substring
+// tests, not one alternation regexp: this runs on every OWA logon redirect
+// (/owa/auth/logon.aspx?url=…), and Go's backtracker made it the hottest
+// function of a hunt.
+var commandNeedles = []string{"whoami", "ipconfig", "systeminfo", "tasklist", "net user", "net1 user", "net group", "net1 group", "net localgroup", "net1 localgroup", "nltest", "quser", "cmd.exe", "cmd /c", "powershell", "certutil", "rundll32", "&echo", "/bin/sh"}
+
+// commandParams are query parameters that carry a command.
+var commandParams = []string{"cmd=", "exec=", "command=", "execute="}
 
 func commandQuery(ev *event.Event) (string, bool) {
 	q := decodeURL(strings.ToLower(query(ev)))
-	if q == "" {
-		return "", false
-	}
-	if !reCommand.MatchString(q) {
+	if q == "" || !hasCommand(q) {
 		return "", false
 	}
 	if len(q) > 512 {
 		q = q[:512]
 	}
 	return q, true
+}
+
+func hasCommand(q string) bool {
+	for _, n := range commandNeedles {
+		if strings.Contains(q, n) {
+			return true
+		}
+	}
+	for _, p := range commandParams {
+		for i := 0; ; {
+			j := strings.Index(q[i:], p)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			if at == 0 || strings.IndexByte("&?;", q[at-1]) >= 0 {
+				return true
+			}
+			i = at + 1
+		}
+	}
+	return false
 }
 
 var wsRefs = []string{"Microsoft HAFNIUM blog web shell paths (MSTIC IOC CSV)", "trustedsec HAFNIUM known_webshell_success.sql (TS-03)"}
