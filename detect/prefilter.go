@@ -91,8 +91,12 @@ func newKeywordFilter(keywords []string) *keywordFilter {
 		}
 		a := anchor{pat: int32(i), off: int32(best)}
 		if n == 4 {
-			h := quadHash(w)
-			f.quad[h>>6] |= 1 << (h & 63)
+			// Register every case variant of the window, so that the scan
+			// loop hashes raw bytes and never folds them.
+			for _, v := range caseVariants(p[best : best+4]) {
+				h := quadHash(v)
+				f.quad[h>>6] |= 1 << (h & 63)
+			}
 			f.buckets[w] = append(f.buckets[w], a)
 		} else {
 			f.pair[w>>6] |= 1 << (w & 63)
@@ -100,6 +104,23 @@ func newKeywordFilter(keywords []string) *keywordFilter {
 		}
 	}
 	return f
+}
+
+// caseVariants returns the 4-byte window (lower-cased) in every ASCII case
+// combination, packed big-endian.
+func caseVariants(win []byte) []uint32 {
+	out := []uint32{0}
+	for _, c := range win {
+		var next []uint32
+		for _, v := range out {
+			next = append(next, v<<8|uint32(c))
+			if c >= 'a' && c <= 'z' {
+				next = append(next, v<<8|uint32(c-('a'-'A')))
+			}
+		}
+		out = next
+	}
+	return out
 }
 
 // find calls hit for each keyword occurring in line (a keyword may be
@@ -111,12 +132,13 @@ func (f *keywordFilter) find(line []byte, hit func(pat int)) {
 	if len(line) < 4 {
 		return
 	}
-	w := uint32(fold[line[0]])<<16 | uint32(fold[line[1]])<<8 | uint32(fold[line[2]])
+	w := uint32(line[0])<<16 | uint32(line[1])<<8 | uint32(line[2])
 	quad := &f.quad
 	for i := 3; i < len(line); i++ {
-		w = w<<8 | uint32(fold[line[i]])
+		w = w<<8 | uint32(line[i])
 		if h := quadHash(w); quad[h>>6]&(1<<(h&63)) != 0 {
-			f.verify(f.buckets[w], line, i-3, hit)
+			k := uint32(fold[line[i-3]])<<24 | uint32(fold[line[i-2]])<<16 | uint32(fold[line[i-1]])<<8 | uint32(fold[line[i]])
+			f.verify(f.buckets[k], line, i-3, hit)
 		}
 	}
 }
