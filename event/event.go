@@ -275,3 +275,25 @@ func (e *Event) Excerpt() string {
 	}
 	return s
 }
+
+// SourceFromLogType maps an Exchange "#Log-type:" directive ("HttpProxy
+// Logs", "ECP Server Log", ...) to a family; Unknown when it is not one we
+// read. Evidence discovery and the Exchange log parser share it.
+func SourceFromLogType(v string) Source {
+	lt := strings.ToLower(strings.ReplaceAll(v, " ", ""))
+	switch {
+	case lt == "":
+		return Unknown
+	case strings.Contains(lt, "httpproxy"):
+		return HTTPProxy
+	case strings.Contains(lt, "ecp") && strings.Contains(lt, "activity"):
+		return ECPActivity
+	case strings.Contains(lt, "ecp"):
+		return ECPServer
+	case strings.Contains(lt, "oab"):
+		return OABGen
+	case strings.Contains(lt, "rps") || strings.Contains(lt, "powershell"):
+		return RpsHTTP
+	}
+	return Unknown
+}

@@ -166,19 +166,8 @@ func sniff(head []byte, base string) (s event.Source, definitive bool) {
 		}
 	}
 
-	if lt := strings.ToLower(strings.ReplaceAll(logType, " ", "")); lt != "" {
-		switch {
-		case strings.Contains(lt, "httpproxy"):
-			return event.HTTPProxy, true
-		case strings.Contains(lt, "ecp") && strings.Contains(lt, "activity"):
-			return event.ECPActivity, true
-		case strings.Contains(lt, "ecp"):
-			return event.ECPServer, true
-		case strings.Contains(lt, "oab"):
-			return event.OABGen, true
-		case strings.Contains(lt, "rps") || strings.Contains(lt, "powershell"):
-			return event.RpsHTTP, true
-		}
+	if s := event.SourceFromLogType(logType); s != event.Unknown {
+		return s, true
 	}
 	sw := strings.ToLower(software)
 	switch {

@@ -131,24 +131,6 @@ func parseTime[T string | []byte](s T) (time.Time, bool) {
 	return parse.ISOTime(s)
 }
 
-// sourceFromLogType maps the "#Log-type:" directive to a family.
-func sourceFromLogType(v string) event.Source {
-	v = strings.ToLower(v)
-	switch {
-	case strings.Contains(v, "httpproxy"):
-		return event.HTTPProxy
-	case strings.Contains(v, "ecp server"):
-		return event.ECPServer
-	case strings.Contains(v, "ecp activity"):
-		return event.ECPActivity
-	case strings.Contains(v, "oab"):
-		return event.OABGen
-	case strings.Contains(v, "rps") || strings.Contains(v, "powershell"):
-		return event.RpsHTTP
-	}
-	return event.Unknown
-}
-
 func defaultFields(s event.Source) []string {
 	switch s {
 	case event.HTTPProxy:
@@ -225,7 +207,7 @@ func Parse(ctx context.Context, r io.Reader, m parse.Meta, emit parse.Emit) (par
 				sawFields = true
 				lastFields = append(lastFields[:0], line...)
 			case "log-type":
-				if s := sourceFromLogType(val); s != event.Unknown {
+				if s := event.SourceFromLogType(val); s != event.Unknown {
 					src = s
 					isECP = src == event.ECPServer || src == event.ECPActivity
 					if !sawFields {
