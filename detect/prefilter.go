@@ -1,6 +1,9 @@
 package detect
 
-import "bytes"
+import (
+	"bytes"
+	"fmt"
+)
 
 // keywordFilter finds which of a set of case-insensitive literals occur in
 // a line. It is our own because the general Aho-Corasick library measured
@@ -179,3 +182,22 @@ func equalFold(s, p []byte) bool {
 	}
 	return true
 }
+
+// KeywordFilter is the prefilter for other engines (the Sigma engine puts
+// every literal needle of its rules into one per rule group).
+type KeywordFilter struct{ f *keywordFilter }
+
+// NewKeywordFilter builds a filter over keywords compared ignoring ASCII
+// case. Every keyword must be at least two bytes long.
+func NewKeywordFilter(keywords []string) (*KeywordFilter, error) {
+	for _, k := range keywords {
+		if len(k) < 2 {
+			return nil, fmt.Errorf("keyword %q is too short for the prefilter", k)
+		}
+	}
+	return &KeywordFilter{f: newKeywordFilter(keywords)}, nil
+}
+
+// Find calls hit with the index of each keyword occurring in b; an index
+// may be reported more than once. It does not allocate.
+func (k *KeywordFilter) Find(b []byte, hit func(i int)) { k.f.find(b, hit) }

@@ -22,6 +22,8 @@ const (
 	ECPActivity        // Exchange ECP Activity log
 	OABGen             // Exchange OAB generator log
 	RpsHTTP            // Exchange CmdletInfra PowerShell-Proxy (Rps_Http) log
+	EVTX               // Windows event log file (.evtx)
+	WinJSON            // Windows events exported as JSON lines (WEF, Winlogbeat, datasets)
 	numSources
 )
 
@@ -33,6 +35,8 @@ var sourceNames = [numSources]string{
 	ECPActivity: "ecp-activity",
 	OABGen:      "oabgen",
 	RpsHTTP:     "rps-http",
+	EVTX:        "evtx",
+	WinJSON:     "eventlog-json",
 }
 
 var sourceTitles = [numSources]string{
@@ -43,6 +47,8 @@ var sourceTitles = [numSources]string{
 	ECPActivity: "Exchange ECP Activity logs",
 	OABGen:      "Exchange OAB generator logs",
 	RpsHTTP:     "Exchange PowerShell-Proxy (Rps_Http) logs",
+	EVTX:        "Windows event logs (EVTX)",
+	WinJSON:     "Windows event logs exported as JSON",
 }
 
 // String returns the stable machine name used in JSON and CSV output.
@@ -82,9 +88,11 @@ func ParseSource(name string) (Source, bool) {
 
 // Location points back to the evidence: a path relative to the hunted root
 // (forward slashes) and the 1-based physical line, header lines counted.
+// Windows events also carry their EventRecordID (Line is 0 for .evtx).
 type Location struct {
-	Path string
-	Line int64
+	Path   string
+	Line   int64
+	Record uint64
 }
 
 // Field names a concept that several log families record under different
@@ -165,6 +173,9 @@ type Event struct {
 	split  Splitter
 	timeFn TimeFunc
 
+	// Win is set for Windows events (EVTX, exported JSON); Schema is nil then.
+	Win *WinEvent
+
 	vals    []string
 	splitOK bool
 	t       time.Time
@@ -177,6 +188,7 @@ type Event struct {
 func (e *Event) Reset(src Source, loc Location, host string, raw []byte, schema *Schema, split Splitter, tf TimeFunc) {
 	e.Source, e.Loc, e.Host, e.Raw = src, loc, host, raw
 	e.Schema, e.split, e.timeFn = schema, split, tf
+	e.Win = nil
 	e.vals = e.vals[:0]
 	e.splitOK, e.tDone, e.tOK = false, false, false
 	e.t = time.Time{}
@@ -200,6 +212,10 @@ func (e *Event) Values() []string {
 // the column is absent or the row is short. Parsers may also add derived
 // fields (SetExtra), which Get finds when no column has the name.
 func (e *Event) Get(name string) string {
+	if e.Win != nil {
+		v, _ := e.Win.Get(name)
+		return v
+	}
 	if i, ok := e.Schema.Index(name); ok {
 		v := e.Values()
 		if i < len(v) {
@@ -215,6 +231,10 @@ func (e *Event) Get(name string) string {
 
 // Has reports whether the schema has the column or a derived field exists.
 func (e *Event) Has(name string) bool {
+	if e.Win != nil {
+		_, ok := e.Win.Get(name)
+		return ok
+	}
 	if _, ok := e.Schema.Index(name); ok {
 		return true
 	}
@@ -248,6 +268,9 @@ func (e *Event) SetExtra(name, value string) {
 
 // Time returns the record time in UTC, parsed on first use.
 func (e *Event) Time() (time.Time, bool) {
+	if e.Win != nil {
+		return e.Win.Time, !e.Win.Time.IsZero()
+	}
 	if !e.tDone {
 		e.tDone = true
 		if e.timeFn != nil {
@@ -265,6 +288,9 @@ const MaxExcerpt = 2048
 // replaced, so that a 10 MB line or binary garbage never bloats the output.
 func (e *Event) Excerpt() string {
 	raw := e.Raw
+	if e.Win != nil {
+		raw = e.Win.AppendText(nil)
+	}
 	cut := false
 	if len(raw) > MaxExcerpt {
 		raw, cut = raw[:MaxExcerpt], true

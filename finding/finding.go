@@ -133,7 +133,8 @@ type Advisory struct {
 // Evidence points a person at the line that caused the finding.
 type Evidence struct {
 	Path    string            `json:"path"`             // relative to the hunted PATH, forward slashes
-	Line    int64             `json:"line"`             // 1-based physical line, header lines counted; 0 for whole-file evidence
+	Line    int64             `json:"line"`             // 1-based physical line, header lines counted; 0 for whole-file evidence and .evtx records
+	Record  uint64            `json:"record,omitempty"` // Windows EventRecordID
 	Source  string            `json:"source,omitempty"` // log family
 	Excerpt string            `json:"excerpt"`
 	Fields  map[string]string `json:"fields,omitempty"` // the fields that matched, and context (client_ip, user_agent…)

@@ -312,6 +312,7 @@ func newFinding(d *detect.Detector, h detect.Hit, ev *event.Event) finding.Findi
 		Evidence: finding.Evidence{
 			Path:    ev.Loc.Path,
 			Line:    ev.Loc.Line,
+			Record:  ev.Loc.Record,
 			Source:  ev.Source.String(),
 			Excerpt: ev.Excerpt(),
 			Fields:  fields,
