@@ -128,6 +128,10 @@ type Advisory struct {
 	CVEs        []string `json:"cves"`
 	Techniques  []string `json:"techniques"`
 	References  []string `json:"references,omitempty"`
+	// Rule names the community rule behind the advisory (Sigma id and file,
+	// YARA namespace:rule), empty for our hand-written detectors.
+	Rule     string `json:"rule,omitempty"`
+	RuleFile string `json:"rule_file,omitempty"`
 }
 
 // Evidence points a person at the line that caused the finding.
