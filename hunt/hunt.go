@@ -39,6 +39,10 @@ type Config struct {
 	// Workers bounds how many files are parsed at once (default GOMAXPROCS).
 	Workers int
 
+	// ParseOnly reads the evidence with no detectors at all: the floor the
+	// benchmarks compare rule evaluation against.
+	ParseOnly bool
+
 	// Detectors and Correlators default to the builtin pack.
 	Detectors   []*detect.Detector
 	Correlators []*detect.Correlator
@@ -111,6 +115,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cors := cfg.Correlators
 	if cors == nil {
 		cors = builtin.Correlators()
+	}
+	if cfg.ParseOnly {
+		dets, cors = []*detect.Detector{}, nil
 	}
 	runner, err := detect.NewRunner(dets)
 	if err != nil {

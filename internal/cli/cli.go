@@ -72,16 +72,17 @@ func versionCmd(stdout io.Writer) *cobra.Command {
 }
 
 type huntFlags struct {
-	format   string
-	failOn   string
-	output   string
-	host     string
-	full     bool
-	workers  int
-	verbose  bool
-	noColor  bool
-	noProg   bool
-	maxPerID int
+	format    string
+	failOn    string
+	output    string
+	host      string
+	full      bool
+	workers   int
+	verbose   bool
+	noColor   bool
+	noProg    bool
+	maxPerID  int
+	parseOnly bool
 }
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
@@ -125,6 +126,8 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.BoolVar(&f.noColor, "no-color", false, "no colour in the text report (also NO_COLOR)")
 	fl.BoolVar(&f.noProg, "no-progress", false, "no progress bar on stderr")
 	fl.IntVar(&f.maxPerID, "max-per-detector", 1000, "findings kept per detector and host; more are counted (negative: keep all)")
+	fl.BoolVar(&f.parseOnly, "parse-only", false, "read and count the evidence without running any rule (benchmark floor)")
+	_ = fl.MarkHidden("parse-only")
 	return cmd
 }
 
@@ -155,7 +158,7 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger}
+	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger, ParseOnly: f.parseOnly}
 	var bar *progressbar.ProgressBar
 	if !f.noProg && isTerminal(stderr) {
 		bar = newBar(stderr)
