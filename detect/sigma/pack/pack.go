@@ -16,7 +16,6 @@ import (
 	"embed"
 	"io/fs"
 	"path"
-	"strings"
 )
 
 //go:embed rules samples
@@ -34,5 +33,5 @@ func FS() fs.FS { return files }
 // SamplesPath returns the samples file that belongs to a rule file, given
 // as a path inside FS ("rules/ev01_x.yml" -> "samples/ev01_x.yml").
 func SamplesPath(rulePath string) string {
-	return path.Join(SamplesDir, strings.TrimPrefix(path.Base(rulePath), "/"))
+	return path.Join(SamplesDir, path.Base(rulePath))
 }

@@ -1,6 +1,7 @@
 package pack_test
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -97,14 +98,12 @@ func TestPackRules(t *testing.T) {
 	}
 	sort.Strings(got)
 	for i, id := range got {
-		if want := "EXH-EV-" + twoDigits(i+1); id != want {
+		if want := fmt.Sprintf("EXH-EV-%02d", i+1); id != want {
 			t.Errorf("exhunt ids: %s at position %d, want %s", id, i+1, want)
 			break
 		}
 	}
 }
-
-func twoDigits(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }
 
 // TestPackSamples runs every rule's samples through the engine: at least
 // one positive and one negative each, and all must come out as labelled.
