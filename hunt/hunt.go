@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/exhunt/exhunt/detect"
 	"github.com/exhunt/exhunt/detect/builtin"
+	"github.com/exhunt/exhunt/detect/sigma"
 	"github.com/exhunt/exhunt/event"
 	"github.com/exhunt/exhunt/evidence"
 	"github.com/exhunt/exhunt/finding"
@@ -42,6 +44,12 @@ type Config struct {
 	// ParseOnly reads the evidence with no detectors at all: the floor the
 	// benchmarks compare rule evaluation against.
 	ParseOnly bool
+
+	// Sigma is the Sigma rule set; nil loads the embedded pack (unless
+	// NoSigmaPack) plus the rule folders and files in SigmaPaths.
+	Sigma       *SigmaRules
+	SigmaPaths  []string
+	NoSigmaPack bool
 
 	// Detectors and Correlators default to the builtin pack.
 	Detectors   []*detect.Detector
@@ -116,8 +124,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cors == nil {
 		cors = builtin.Correlators()
 	}
+	sig := cfg.Sigma
+	if sig == nil && !cfg.ParseOnly {
+		var err error
+		if sig, err = LoadSigma(cfg.SigmaPaths, cfg.NoSigmaPack); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.ParseOnly {
-		dets, cors = []*detect.Detector{}, nil
+		dets, cors, sig = []*detect.Detector{}, nil, nil
 	}
 	runner, err := detect.NewRunner(dets)
 	if err != nil {
@@ -131,12 +146,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if maxPer == 0 {
 		maxPer = 1000
 	}
+	var errs []finding.FileError
+	if sig != nil {
+		for _, e := range append(append([]sigma.RuleError(nil), sig.Report.Invalid...), sig.Report.Unsupported...) {
+			errs = append(errs, finding.FileError{Path: e.Path, Message: "Sigma rule not loaded: " + strings.TrimPrefix(e.Error(), e.Path+": ")})
+		}
+	}
 	res := &Result{Document: finding.Document{SchemaVersion: finding.SchemaVersion, Tool: finding.Tool{Name: "exhunt", Version: Version}, Started: time.Now().UTC(), Roots: cfg.Roots}}
 
 	// Walk first: the item list is small (a path and a size per file) and
 	// knowing the total lets the progress bar mean something.
 	var items []evidence.Item
-	var errs []finding.FileError
 	fail := func(path string, err error) {
 		errs = append(errs, finding.FileError{Path: path, Message: err.Error()})
 		log.Warn("evidence problem", "path", path, "err", err)
@@ -161,15 +181,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		stat FileStat
 		err  *finding.FileError
 	}
-	findings := make(chan finding.Finding, 256)
+	findings := make(chan hit, 256)
 	stats := make([]fileOut, len(items))
 	set := &finding.Set{MaxPerDetector: maxPer}
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		for f := range findings {
-			set.Add(f)
+		corr := newCorrelations(sig)
+		for h := range findings {
+			set.Add(h.f)
+			corr.observe(h, set.Add)
 		}
+		corr.flush(set.Add)
 	}()
 
 	var doneFiles atomic.Int64
@@ -184,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for i := range items {
 		it := items[i]
 		g.Go(func() error {
-			st, ferr := huntFile(gctx, it, runner, findings, &doneBytes, report)
+			st, ferr := huntFile(gctx, it, runner, sig, findings, &doneBytes, report)
 			stats[i] = fileOut{stat: st, err: ferr}
 			doneFiles.Add(1)
 			report()
@@ -236,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // huntFile parses one file and runs the detectors over it. A panic in a
 // parser or a detector is recovered and becomes a file error.
-func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, out chan<- finding.Finding, done *atomic.Int64, report func()) (st FileStat, ferr *finding.FileError) {
+func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, sig *SigmaRules, out chan<- hit, done *atomic.Int64, report func()) (st FileStat, ferr *finding.FileError) {
 	st = FileStat{Path: it.Path, Host: it.Host, Family: it.Family.String(), Bytes: it.Size}
 	fileErr := func(msg string) *finding.FileError {
 		return &finding.FileError{Path: it.Path, Message: msg}
@@ -254,14 +277,26 @@ func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, out 
 	cr := &countingReader{r: rc, done: done, report: report}
 	sc := runner.NewScanner()
 	var detErr error
+	onErr := func(e error) {
+		if detErr == nil {
+			detErr = e
+		}
+	}
+	var ss *sigma.Scanner
+	if sig != nil {
+		ss = sig.Engine.NewScanner()
+		ss.OnError = onErr
+	}
 	ps, perr := ParserFor(it.Family)(ctx, cr, parse.Meta{Path: it.Path, Host: it.Host, Source: it.Family}, func(ev *event.Event) error {
 		sc.Scan(ev, func(d *detect.Detector, h detect.Hit) {
-			out <- newFinding(d, h, ev)
-		}, func(e error) {
-			if detErr == nil {
-				detErr = e
-			}
-		})
+			out <- hit{f: newFinding(d, h, ev)}
+		}, onErr)
+		if ss != nil {
+			ss.Scan(ev, func(r *sigma.Rule, m sigma.Match) {
+				f := newSigmaFinding(sig.Advisory(r), m, ev)
+				out <- hit{f: f, rule: r, fields: m.Fields}
+			})
+		}
 		return nil
 	})
 	cr.flush()

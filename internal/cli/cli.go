@@ -83,6 +83,8 @@ type huntFlags struct {
 	noProg    bool
 	maxPerID  int
 	parseOnly bool
+	sigma     []string
+	noPack    bool
 }
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
@@ -93,9 +95,12 @@ func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "hunt PATH...",
-		Short: "Find the attack chain in an Exchange server's logs",
-		Long: `Hunt reads the IIS and Exchange logs under each PATH and reports every stage
-of the ProxyLogon chain and its successors it finds, with file:line evidence.
+		Short: "Find the attack chain in an Exchange server's logs and event logs",
+		Long: `Hunt reads the IIS and Exchange logs and the Windows event logs (.evtx, or
+exported as JSON lines) under each PATH and reports every stage of the
+ProxyLogon chain and its successors it finds, with file:line or event record
+evidence. Event logs are checked with the embedded Sigma pack and any Sigma
+rules given with --sigma.
 
 PATH may be a live system root (C:\), a mounted image or copied tree, a folder
 of loose logs, a single log file, or a .zip triage bundle (read in place).
@@ -126,6 +131,8 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.BoolVar(&f.noColor, "no-color", false, "no colour in the text report (also NO_COLOR)")
 	fl.BoolVar(&f.noProg, "no-progress", false, "no progress bar on stderr")
 	fl.IntVar(&f.maxPerID, "max-per-detector", 1000, "findings kept per detector and host; more are counted (negative: keep all)")
+	fl.StringArrayVar(&f.sigma, "sigma", nil, "also run the Sigma rules in this folder or file (repeatable; SigmaHQ rules load unchanged)")
+	fl.BoolVar(&f.noPack, "no-sigma-pack", false, "do not run the embedded Sigma pack (Exchange event log rules)")
 	fl.BoolVar(&f.parseOnly, "parse-only", false, "read and count the evidence without running any rule (benchmark floor)")
 	_ = fl.MarkHidden("parse-only")
 	return cmd
@@ -158,7 +165,7 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger, ParseOnly: f.parseOnly}
+	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger, ParseOnly: f.parseOnly, SigmaPaths: f.sigma, NoSigmaPack: f.noPack}
 	var bar *progressbar.ProgressBar
 	if !f.noProg && isTerminal(stderr) {
 		bar = newBar(stderr)

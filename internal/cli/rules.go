@@ -11,6 +11,7 @@ import (
 
 	"github.com/exhunt/exhunt/detect"
 	"github.com/exhunt/exhunt/detect/builtin"
+	"github.com/exhunt/exhunt/finding"
 	"github.com/exhunt/exhunt/hunt"
 )
 
@@ -20,12 +21,17 @@ func rulesCmd(code *int, stdout io.Writer) *cobra.Command {
 		Short: "List, export and test the detection rules",
 	}
 	var asJSON bool
+	var listSigma []string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the detectors with their severity, stage, CVEs and techniques",
+		Short: "List the detectors and Sigma rules with their severity, stage, CVEs and techniques",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			dets := builtin.All()
+			sig, err := hunt.LoadSigma(listSigma, false)
+			if err != nil {
+				return usageError{err}
+			}
 			if asJSON {
 				var advs []any
 				for _, d := range dets {
@@ -37,6 +43,13 @@ func rulesCmd(code *int, stdout io.Writer) *cobra.Command {
 						Samples  any      `json:"-"`
 					}{Detector: *d, Sources: sourceNames(d), Keywords: d.Keywords})
 				}
+				for _, r := range sig.Engine.Rules() {
+					advs = append(advs, struct {
+						finding.Advisory
+						Engine string   `json:"engine"`
+						Routes []string `json:"routes"`
+					}{sig.Advisory(r), "sigma", r.Routes()})
+				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(advs)
@@ -46,10 +59,19 @@ func rulesCmd(code *int, stdout io.Writer) *cobra.Command {
 			for _, d := range dets {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Severity, d.Stage, d.Campaign, strings.Join(sourceNames(d), ","), d.Title)
 			}
+			for _, r := range sig.Engine.Rules() {
+				a := sig.Advisory(r)
+				logs := "sigma:" + r.Logsource.String()
+				if !r.Routed() {
+					logs += " (no evidence source)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Severity, a.Stage, a.Campaign, logs, a.Title)
+			}
 			return tw.Flush()
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "write JSON")
+	list.Flags().StringArrayVar(&listSigma, "sigma", nil, "also list the Sigma rules in this folder or file (repeatable)")
 	keywords := &cobra.Command{
 		Use:   "keywords",
 		Short: "Print every prefilter keyword, one per line (the literals the rules need)",
@@ -94,14 +116,27 @@ func rulesCmd(code *int, stdout io.Writer) *cobra.Command {
 				}
 				fmt.Fprintf(stdout, "FAIL %s sample %d (%s): %s\n", r.Detector, r.Index, r.Sample.Note, msg)
 			}
-			fmt.Fprintf(stdout, "%d detectors, %d samples: %d passed, %d failed\n", len(dets), len(results), len(results)-fails, fails)
+			nSamples := len(results)
+			sres, err := hunt.CheckSigmaSamples()
+			if err != nil {
+				fmt.Fprintf(stdout, "FAIL %v\n", err)
+				fails++
+			}
+			for _, r := range sres {
+				nSamples += r.Samples
+				for _, e := range r.Errs {
+					fmt.Fprintf(stdout, "FAIL %s: %v\n", r.Rule, e)
+					fails++
+				}
+			}
+			fmt.Fprintf(stdout, "%d detectors and %d Sigma pack rules, %d samples: %d passed, %d failed\n", len(dets), len(sres), nSamples, nSamples-fails, fails)
 			if fails > 0 {
 				*code = ExitFindings
 			}
 			return nil
 		},
 	}
-	cmd.AddCommand(list, keywords, test)
+	cmd.AddCommand(list, keywords, test, validateCmd(code, stdout))
 	return cmd
 }
 
@@ -111,4 +146,53 @@ func sourceNames(d *detect.Detector) []string {
 		out = append(out, s.String())
 	}
 	return out
+}
+
+func validateCmd(code *int, stdout io.Writer) *cobra.Command {
+	var paths []string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "validate --sigma PATH...",
+		Short: "Load Sigma rules and report which load, which are unsupported and which are invalid, with the reason",
+		Long: `Validate loads every Sigma rule file under each --sigma folder (or the file
+itself) exactly as a hunt would, and prints the counts and the reason for every
+rule that does not load. Exit code 1 when any rule is unsupported or invalid.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if len(paths) == 0 {
+				return usageError{fmt.Errorf("validate needs --sigma PATH")}
+			}
+			sig, err := hunt.LoadSigma(paths, true)
+			if err != nil {
+				return usageError{err}
+			}
+			lr := sig.Report
+			routed, none := lr.Routed()
+			for _, e := range lr.Invalid {
+				fmt.Fprintf(stdout, "invalid      %v\n", e)
+			}
+			for _, e := range lr.Unsupported {
+				fmt.Fprintf(stdout, "unsupported  %v\n", e)
+			}
+			if !quiet {
+				for _, r := range lr.Loaded {
+					if !r.Routed() {
+						fmt.Fprintf(stdout, "no-evidence  %s: %s\n", r.Path, r.NoEvidence())
+					}
+				}
+			}
+			st := sig.Engine.Stats()
+			fmt.Fprintf(stdout, "loaded       %d rules (%d read evidence exhunt parses, %d have no evidence source), %d correlations, %d filters\n", len(lr.Loaded), routed, none, len(lr.Correlations), len(lr.Filters))
+			fmt.Fprintf(stdout, "unsupported  %d\n", len(lr.Unsupported))
+			fmt.Fprintf(stdout, "invalid      %d\n", len(lr.Invalid))
+			fmt.Fprintf(stdout, "index        %d buckets, %d needles, %d rule placements without needles\n", st.Buckets, st.Needles, st.AlwaysEval)
+			if len(lr.Unsupported)+len(lr.Invalid) > 0 {
+				*code = ExitFindings
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&paths, "sigma", nil, "Sigma rule folder or file (repeatable)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list the loaded rules that have no evidence source")
+	return cmd
 }
