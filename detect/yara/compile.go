@@ -1,0 +1,327 @@
+package yara
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/VirusTotal/gyp"
+	"github.com/VirusTotal/gyp/ast"
+)
+
+// Rules is a compiled rule set. It is immutable and safe for concurrent
+// use; each goroutine scans with its own Scanner.
+type Rules struct {
+	rules  []*rule
+	strs   []*strDef
+	slots  []slotInfo
+	pats   []*pattern
+	idx    *atomIndex
+	brute  []int32 // patterns without atoms: tried at every position
+	chains []int32 // strDefs that are chains of pieces
+	nsName []string
+	hashes []string
+	nvars  int
+	ext    map[string]external
+	// maxLoops is the most loop-variable slots one condition needs.
+	maxLoops int
+}
+
+type rule struct {
+	ns      int32
+	name    string
+	tags    []string
+	meta    map[string]any
+	private bool
+	global  bool
+	strs    []int32
+	cond    func(*ectx) tri
+}
+
+// slotInfo describes one match list: a string's, or a chain piece's.
+type slotInfo struct {
+	str      int32 // owning strDef
+	storeAll bool  // keep every match, not just the first MaxReportedMatches
+	regex    bool  // matches may repeat an offset
+}
+
+type external struct {
+	slot int
+	t    vtype
+}
+
+// defaultExternals are the external variables signature-base's rules use
+// (LOKI and THOR define them per file); all are strings.
+var defaultExternals = []string{"filename", "filepath", "extension", "filetype", "owner"}
+
+type namespace struct {
+	name   string
+	rules  map[string]int32  // loaded rule name -> index in Rules.rules
+	failed map[string]string // rule name -> why it did not load
+	order  []string          // loaded rule names in order
+}
+
+// compiler holds the state of one Compile call.
+type compiler struct {
+	*Rules
+	idx       *indexBuilder
+	externals map[string]external
+	slotRegex map[int32]bool
+	nss       map[string]*namespace
+}
+
+// Compile parses and compiles sources. Every source is its own namespace
+// (sources sharing a Name share one). Rules the engine cannot evaluate
+// exactly are left out and listed in the Report with the reason; a source
+// that does not parse contributes no rules. Compile never panics.
+func Compile(sources []Source) (*Rules, Report) {
+	c := &compiler{
+		Rules:     &Rules{ext: map[string]external{}},
+		idx:       newIndexBuilder(),
+		externals: map[string]external{},
+		slotRegex: map[int32]bool{},
+		nss:       map[string]*namespace{},
+	}
+	for i, name := range defaultExternals {
+		c.externals[name] = external{slot: i, t: vStr}
+	}
+	c.nvars = len(defaultExternals)
+	c.ext = c.externals
+	var rep Report
+	for _, src := range sources {
+		fr := c.compileSource(src)
+		for _, r := range fr.Rules {
+			if r.Loaded {
+				rep.Loaded++
+			} else {
+				rep.Unsupported++
+			}
+		}
+		rep.Files = append(rep.Files, fr)
+	}
+	for i := range c.slots {
+		c.slots[i].regex = c.slotRegex[int32(i)]
+		s := c.strs[c.slots[i].str]
+		c.slots[i].storeAll = c.slots[i].storeAll || s.keepAll || s.dedupe || c.slots[i].regex
+	}
+	c.Rules.idx = c.idx.build()
+	return c.Rules, rep
+}
+
+func (c *compiler) compileSource(src Source) (fr FileReport) {
+	sum := sha256.Sum256(src.Data)
+	fr.Name = src.Name
+	fr.SHA256 = hex.EncodeToString(sum[:])
+	c.hashes = append(c.hashes, fr.SHA256)
+	defer func() {
+		if p := recover(); p != nil {
+			fr.Err = fmt.Sprintf("internal error while compiling: %v", p)
+		}
+	}()
+	if bytes.IndexByte(src.Data, 0) >= 0 {
+		fr.Err = "rule file contains a NUL byte"
+		return fr
+	}
+	rs, err := gyp.ParseString(string(src.Data))
+	if err != nil {
+		fr.Err = "parse: " + err.Error()
+		return fr
+	}
+	if len(rs.Includes) > 0 {
+		fr.Err = "include directives are not supported (compile the included files as sources)"
+		return fr
+	}
+	imported := map[string]bool{}
+	for _, imp := range rs.Imports {
+		imported[imp] = true
+	}
+	ns := c.nss[src.Name]
+	if ns == nil {
+		ns = &namespace{name: src.Name, rules: map[string]int32{}, failed: map[string]string{}}
+		c.nss[src.Name] = ns
+		c.nsName = append(c.nsName, src.Name)
+	}
+	nsIdx := int32(len(c.nsName) - 1)
+	for i, n := range c.nsName {
+		if n == src.Name {
+			nsIdx = int32(i)
+		}
+	}
+	badImport := ""
+	for _, imp := range rs.Imports {
+		if _, ok := modules[imp]; !ok {
+			badImport = imp
+		}
+	}
+	firstRule := len(c.rules)
+	var globalFail string
+	for _, r := range rs.Rules {
+		st := RuleStatus{Rule: r.Identifier}
+		var err error
+		switch {
+		case badImport != "":
+			err = errorf("module %q is not implemented", badImport)
+		case ns.has(r.Identifier) || ns.failed[r.Identifier] != "":
+			err = errorf("duplicate rule name")
+		default:
+			err = c.compileRule(r, ns, nsIdx, imported)
+		}
+		if err != nil {
+			st.Reason = reasonOf(err)
+			ns.failed[r.Identifier] = st.Reason
+			if r.Global && globalFail == "" {
+				globalFail = r.Identifier
+			}
+		} else {
+			st.Loaded = true
+		}
+		fr.Rules = append(fr.Rules, st)
+	}
+	if globalFail != "" {
+		// Without its global rule a namespace cannot be evaluated.
+		reason := fmt.Sprintf("global rule %s of this namespace is unsupported", globalFail)
+		for i := range fr.Rules {
+			if fr.Rules[i].Loaded {
+				fr.Rules[i].Loaded = false
+				fr.Rules[i].Reason = reason
+			}
+		}
+		for _, r := range c.rules[firstRule:] {
+			r.cond = func(*ectx) tri { return tFalse }
+			r.private = true
+			delete(ns.rules, r.name)
+			ns.failed[r.name] = reason
+		}
+	}
+	return fr
+}
+
+func (ns *namespace) has(name string) bool {
+	_, ok := ns.rules[name]
+	return ok
+}
+
+func reasonOf(err error) string {
+	var se *stringError
+	if errors.As(err, &se) {
+		return se.reason
+	}
+	return err.Error()
+}
+
+// snapshot lets a failed rule roll back what it added.
+type snapshot struct {
+	strs, slots, pats, brute, chains, idx int
+}
+
+func (c *compiler) snap() snapshot {
+	return snapshot{len(c.strs), len(c.slots), len(c.pats), len(c.brute), len(c.chains), len(c.idx.pending)}
+}
+
+func (c *compiler) rollback(s snapshot) {
+	for i := s.slots; i < len(c.slots); i++ {
+		delete(c.slotRegex, int32(i))
+	}
+	c.strs, c.slots, c.pats = c.strs[:s.strs], c.slots[:s.slots], c.pats[:s.pats]
+	c.brute, c.chains = c.brute[:s.brute], c.chains[:s.chains]
+	c.idx.pending = c.idx.pending[:s.idx]
+}
+
+func (c *compiler) newSlot() int32 {
+	c.slots = append(c.slots, slotInfo{str: int32(len(c.strs) - 1), storeAll: true})
+	return int32(len(c.slots) - 1)
+}
+
+func (c *compiler) addPattern(p *pattern) int32 {
+	c.pats = append(c.pats, p)
+	return int32(len(c.pats) - 1)
+}
+
+func (c *compiler) compileRule(r *ast.Rule, ns *namespace, nsIdx int32, imported map[string]bool) (err error) {
+	snap := c.snap()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+		if err != nil {
+			c.rollback(snap)
+		}
+	}()
+	ri := int32(len(c.rules))
+	ru := &rule{ns: nsIdx, name: r.Identifier, tags: r.Tags, private: r.Private, global: r.Global}
+	if len(r.Meta) > 0 {
+		ru.meta = map[string]any{}
+		for _, m := range r.Meta {
+			if _, dup := ru.meta[m.Key]; dup {
+				continue
+			}
+			switch v := m.Value.(type) {
+			case string:
+				b, err := unescape(v)
+				if err != nil {
+					return errorf("meta %s: %v", m.Key, err)
+				}
+				ru.meta[m.Key] = string(b)
+			default:
+				ru.meta[m.Key] = v
+			}
+		}
+	}
+	sc := &cscope{c: c, ns: ns, rule: ru, strs: map[string]int32{}, vars: map[string]loopVar{}, imported: imported}
+	nslots := 0
+	sc.nslots = &nslots
+	for _, s := range r.Strings {
+		id := s.GetIdentifier()
+		if _, dup := sc.strs[id]; dup && id != "" {
+			return errorf("duplicate string $%s", id)
+		}
+		sd := &strDef{rule: ri, id: "$" + id}
+		c.strs = append(c.strs, sd)
+		si := int32(len(c.strs) - 1)
+		// Strings and chain pieces share one table of match lists.
+		slot := c.newSlot()
+		c.slots[slot].storeAll = false
+		sd.slot = slot
+		if err := c.compileString(s, sd, slot); err != nil {
+			return err
+		}
+		if sd.chain != nil {
+			c.chains = append(c.chains, si)
+		}
+		if id != "" {
+			sc.strs[id] = si
+		}
+		sc.order = append(sc.order, namedStr{name: id, idx: si})
+		ru.strs = append(ru.strs, si)
+	}
+	cond, err := sc.compileBool(r.Condition)
+	if err != nil {
+		var se *stringError
+		if errors.As(err, &se) {
+			if dep, ok := ns.failed[undefinedName(se.reason)]; ok {
+				return errorf("depends on unsupported rule %s (%s)", undefinedName(se.reason), dep)
+			}
+		}
+		return err
+	}
+	ru.cond = cond
+	if nslots > c.maxLoops {
+		c.maxLoops = nslots
+	}
+	c.rules = append(c.rules, ru)
+	ns.rules[r.Identifier] = ri
+	ns.order = append(ns.order, r.Identifier)
+	return nil
+}
+
+// undefinedName extracts X from `undefined identifier "X"`.
+func undefinedName(reason string) string {
+	const p = `undefined identifier "`
+	if !strings.HasPrefix(reason, p) {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(reason, p), `"`)
+}

@@ -1,0 +1,2 @@
+// Package yara is a pure-Go YARA engine.
+package yara
