@@ -201,7 +201,11 @@ type atomIndex struct {
 	bits2  *[1024]uint64 // 2-byte keys, direct
 	bits1  [4]uint64     // 1-byte keys, direct
 	short  bool          // any key shorter than 4 bytes
-	keys   int
+	// pairs has a bit for every last-two-bytes value that ends a short
+	// key (for 1-byte keys: every pair ending in it), so the scan tests
+	// one bit per byte for all short keys together.
+	pairs *[1024]uint64
+	keys  int
 }
 
 func keyOf(b []byte) uint32 {
@@ -213,7 +217,7 @@ func keyOf(b []byte) uint32 {
 }
 
 func (b *indexBuilder) build() *atomIndex {
-	ix := &atomIndex{}
+	ix := &atomIndex{pairs: new([1024]uint64)}
 	byLen := [5][]pendingAtom{}
 	for _, p := range b.pending {
 		byLen[len(p.key)] = append(byLen[len(p.key)], p)
@@ -269,17 +273,24 @@ func (b *indexBuilder) build() *atomIndex {
 			for _, p := range ps {
 				h := (keyOf(p.key) * hashMul) >> ix.shift3
 				ix.bits3[h>>6] |= 1 << (h & 63)
+				k := keyOf(p.key[1:])
+				ix.pairs[k>>6] |= 1 << (k & 63)
 			}
 		case 2:
 			ix.bits2 = new([1024]uint64)
 			for _, p := range ps {
 				k := keyOf(p.key)
 				ix.bits2[k>>6] |= 1 << (k & 63)
+				ix.pairs[k>>6] |= 1 << (k & 63)
 			}
 		case 1:
 			for _, p := range ps {
 				k := p.key[0]
 				ix.bits1[k>>6] |= 1 << (k & 63)
+				for x := 0; x < 256; x++ {
+					pk := uint32(x)<<8 | uint32(k)
+					ix.pairs[pk>>6] |= 1 << (pk & 63)
+				}
 			}
 		}
 	}

@@ -71,6 +71,11 @@ type compiler struct {
 	externals map[string]external
 	slotRegex map[int32]bool
 	nss       map[string]*namespace
+	// slotByKey shares one match list between identical string
+	// definitions (signature-base repeats strings across many rules), so
+	// each is searched and verified once.
+	slotByKey map[string]int32
+	keysAdded []string
 }
 
 // Compile parses and compiles sources. Every source is its own namespace
@@ -84,6 +89,7 @@ func Compile(sources []Source) (*Rules, Report) {
 		externals: map[string]external{},
 		slotRegex: map[int32]bool{},
 		nss:       map[string]*namespace{},
+		slotByKey: map[string]int32{},
 	}
 	for i, name := range defaultExternals {
 		c.externals[name] = external{slot: i, t: vStr}
@@ -104,8 +110,12 @@ func Compile(sources []Source) (*Rules, Report) {
 	}
 	for i := range c.slots {
 		c.slots[i].regex = c.slotRegex[int32(i)]
-		s := c.strs[c.slots[i].str]
-		c.slots[i].storeAll = c.slots[i].storeAll || s.keepAll || s.dedupe || c.slots[i].regex
+		c.slots[i].storeAll = c.slots[i].storeAll || c.slots[i].regex
+	}
+	for _, sd := range c.strs {
+		if sd.keepAll || sd.dedupe {
+			c.slots[sd.slot].storeAll = true
+		}
 	}
 	c.Rules.idx = c.idx.build()
 	return c.Rules, rep
@@ -214,14 +224,18 @@ func reasonOf(err error) string {
 
 // snapshot lets a failed rule roll back what it added.
 type snapshot struct {
-	strs, slots, pats, brute, chains, idx int
+	strs, slots, pats, brute, chains, idx, keys int
 }
 
 func (c *compiler) snap() snapshot {
-	return snapshot{len(c.strs), len(c.slots), len(c.pats), len(c.brute), len(c.chains), len(c.idx.pending)}
+	return snapshot{len(c.strs), len(c.slots), len(c.pats), len(c.brute), len(c.chains), len(c.idx.pending), len(c.keysAdded)}
 }
 
 func (c *compiler) rollback(s snapshot) {
+	for _, k := range c.keysAdded[s.keys:] {
+		delete(c.slotByKey, k)
+	}
+	c.keysAdded = c.keysAdded[:s.keys]
 	for i := s.slots; i < len(c.slots); i++ {
 		delete(c.slotRegex, int32(i))
 	}
@@ -281,15 +295,24 @@ func (c *compiler) compileRule(r *ast.Rule, ns *namespace, nsIdx int32, imported
 		sd := &strDef{rule: ri, id: "$" + id}
 		c.strs = append(c.strs, sd)
 		si := int32(len(c.strs) - 1)
-		// Strings and chain pieces share one table of match lists.
-		slot := c.newSlot()
-		c.slots[slot].storeAll = false
-		sd.slot = slot
-		if err := c.compileString(s, sd, slot); err != nil {
-			return err
-		}
-		if sd.chain != nil {
-			c.chains = append(c.chains, si)
+		key := stringKey(s)
+		if slot, ok := c.slotByKey[key]; ok {
+			owner := c.strs[c.slots[slot].str]
+			sd.slot, sd.fullword, sd.dedupe, sd.chain = slot, owner.fullword, owner.dedupe, owner.chain
+			sd.private = isPrivate(s)
+		} else {
+			// Strings and chain pieces share one table of match lists.
+			slot := c.newSlot()
+			c.slots[slot].storeAll = false
+			sd.slot = slot
+			if err := c.compileString(s, sd, slot); err != nil {
+				return err
+			}
+			if sd.chain != nil {
+				c.chains = append(c.chains, si)
+			}
+			c.slotByKey[key] = slot
+			c.keysAdded = append(c.keysAdded, key)
 		}
 		if id != "" {
 			sc.strs[id] = si
@@ -324,4 +347,34 @@ func undefinedName(reason string) string {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(reason, p), `"`)
+}
+
+// stringKey identifies a string definition up to its name and the
+// private modifier: strings with equal keys match alike.
+func stringKey(s ast.String) string {
+	switch v := s.(type) {
+	case *ast.TextString:
+		c := *v
+		c.Identifier, c.LineNo, c.Private = "", 0, false
+		return fmt.Sprintf("t%#v", c)
+	case *ast.HexString:
+		var b strings.Builder
+		_ = v.Tokens.WriteSource(&b)
+		return "h" + b.String()
+	case *ast.RegexpString:
+		return fmt.Sprintf("r%d/%s/%d %v%v%v%v", len(v.Regexp.Value), v.Regexp.Value, v.Regexp.Modifiers, v.ASCII, v.Wide, v.Nocase, v.Fullword)
+	}
+	return fmt.Sprintf("?%p", s)
+}
+
+func isPrivate(s ast.String) bool {
+	switch v := s.(type) {
+	case *ast.TextString:
+		return v.Private
+	case *ast.HexString:
+		return v.Private
+	case *ast.RegexpString:
+		return v.Private
+	}
+	return false
 }

@@ -224,30 +224,41 @@ func (s *Scanner) scanAtoms(data []byte) {
 		}
 		return
 	}
+	bits4, shift4, pairs := ix.bits4, ix.shift4, ix.pairs
+	if bits4 == nil {
+		// Only short keys: a bitmap nothing passes.
+		bits4, shift4 = make([]uint64, 1), 26
+	}
 	for i := 0; i < n; i++ {
 		w = w<<8 | uint32(fold[data[i]])
-		if ix.bits4 != nil && i >= 3 {
-			h := (w * hashMul) >> ix.shift4
-			if ix.bits4[h>>6]&(1<<(h&63)) != 0 {
-				s.hits(ix.tables[4], w, i-3)
-			}
+		h := (w * hashMul) >> shift4
+		if bits4[h>>6]&(1<<(h&63)) != 0 && i >= 3 && ix.bits4 != nil {
+			s.hits(ix.tables[4], w, i-3)
 		}
-		if ix.bits3 != nil && i >= 2 {
-			k := w & 0xFFFFFF
-			h := (k * hashMul) >> ix.shift3
-			if ix.bits3[h>>6]&(1<<(h&63)) != 0 {
-				s.hits(ix.tables[3], k, i-2)
-			}
+		if p := w & 0xFFFF; pairs[p>>6]&(1<<(p&63)) != 0 {
+			s.shortHits(w, i)
 		}
-		if ix.bits2 != nil && i >= 1 {
-			k := w & 0xFFFF
-			if ix.bits2[k>>6]&(1<<(k&63)) != 0 {
-				s.hits(ix.tables[2], k, i-1)
-			}
+	}
+}
+
+// shortHits looks up the 3-, 2- and 1-byte keys ending at i.
+func (s *Scanner) shortHits(w uint32, i int) {
+	ix := s.r.idx
+	if ix.bits3 != nil && i >= 2 {
+		k := w & 0xFFFFFF
+		h := (k * hashMul) >> ix.shift3
+		if ix.bits3[h>>6]&(1<<(h&63)) != 0 {
+			s.hits(ix.tables[3], k, i-2)
 		}
-		if k := w & 0xFF; ix.bits1[k>>6]&(1<<(k&63)) != 0 {
-			s.hits(ix.tables[1], k, i)
+	}
+	if ix.bits2 != nil && i >= 1 {
+		k := w & 0xFFFF
+		if ix.bits2[k>>6]&(1<<(k&63)) != 0 {
+			s.hits(ix.tables[2], k, i-1)
 		}
+	}
+	if k := w & 0xFF; ix.bits1[k>>6]&(1<<(k&63)) != 0 {
+		s.hits(ix.tables[1], k, i)
 	}
 }
 
