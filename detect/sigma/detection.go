@@ -37,6 +37,9 @@ type fieldCond struct {
 	neg    bool // neq modifier: the item is negated
 	exists int8 // exists modifier: 1 must exist, -1 must not exist
 	lower  bool // some pattern compares ASCII-lowered values
+	// nonASCII[i]: every pattern of group i needs a non-ASCII character,
+	// so pure-ASCII values cannot match it.
+	nonASCII []bool
 }
 
 // compileErr is a problem found while compiling, with the attribute path.
@@ -385,12 +388,17 @@ func (l *Loader) compileField(c *docCtx, key string, vals []*yaml.Node, field st
 		if ce != nil {
 			return nil, ce
 		}
+		need := len(pats) > 0
 		for _, p := range pats {
 			if p.fast {
 				fc.lower = true
 			}
+			if !p.nonASCII {
+				need = false
+			}
 		}
 		fc.groups = append(fc.groups, pats)
+		fc.nonASCII = append(fc.nonASCII, need)
 	}
 	return fc, nil
 }
@@ -545,7 +553,7 @@ func (l *Loader) compileValue(v *yaml.Node, m mods, keyword bool, field string) 
 	}
 	out := make([]pattern, 0, len(variants))
 	for _, x := range variants {
-		out = append(out, compileString(x.withWildcards(lead, trail), m.cased))
+		out = append(out, compileString(x.withWildcards(lead, trail), m.cased)...)
 	}
 	return out, nil
 }

@@ -52,7 +52,8 @@ type chanIndex struct {
 type bucket struct {
 	entries []entry
 	kw      *detect.KeywordFilter
-	owners  [][]int32 // needle -> entry positions
+	owners  [][]int32 // needle -> entry position<<3 | clause
+	full    []uint8   // per entry: the clause mask that makes it a candidate
 	always  []int32   // entries without needles
 }
 
@@ -286,23 +287,28 @@ func (e *Engine) newBucket(ents []entry) (*bucket, error) {
 	}
 	index := map[string]int{}
 	var pats []string
+	b.full = make([]uint8, len(ents))
 	for pos, ent := range ents {
-		ns := needles(ent.rule.det.root, ent.ctx).minimize()
-		if !ns.ok || len(ns.lits) == 0 {
+		clauses := needleCNF(ent.rule.det.root, ent.ctx)
+		if len(clauses) == 0 {
 			b.always = append(b.always, int32(pos))
 			e.stats.AlwaysEval++
 			continue
 		}
-		for _, l := range ns.lits {
-			p, ok := index[l]
-			if !ok {
-				p = len(pats)
-				index[l] = p
-				pats = append(pats, l)
-				b.owners = append(b.owners, nil)
-			}
-			if o := b.owners[p]; len(o) == 0 || o[len(o)-1] != int32(pos) {
-				b.owners[p] = append(b.owners[p], int32(pos))
+		b.full[pos] = uint8(1)<<len(clauses) - 1
+		for j, cl := range clauses {
+			for _, l := range cl.lits {
+				p, ok := index[l]
+				if !ok {
+					p = len(pats)
+					index[l] = p
+					pats = append(pats, l)
+					b.owners = append(b.owners, nil)
+				}
+				o := int32(pos)<<3 | int32(j)
+				if ow := b.owners[p]; len(ow) == 0 || ow[len(ow)-1] != o {
+					b.owners[p] = append(b.owners[p], o)
+				}
 			}
 		}
 	}
@@ -389,29 +395,27 @@ type Scanner struct {
 	// on with the next rule. Nil drops them.
 	OnError func(error)
 
-	mark []uint32 // per bucket position: generation stamp
-	gen  uint32
-	cand []int32
-	chb  []byte
+	mark    []uint32 // per bucket position: generation stamp
+	mask    []uint8  // per bucket position: needle clauses seen
+	gen     uint32
+	touched []int32
+	cand    []int32
+	chb     []byte
 
 	// Per-event evaluation scratch.
-	vals   []string
-	arena  []byte
-	lows   []lowEntry
-	eidStr string
-	eidOK  bool
-	ev     *event.Event
-}
-
-type lowEntry struct {
-	p     *byte
-	n     int
-	lower string
+	vals    []string
+	arena   []byte
+	preps   [prepSlots]prepped
+	derived []derived
+	evGen   uint32
+	eidStr  string
+	eidOK   bool
+	ev      *event.Event
 }
 
 // NewScanner returns a scanner over e.
 func (e *Engine) NewScanner() *Scanner {
-	return &Scanner{e: e, mark: make([]uint32, e.maxPos), vals: make([]string, 0, 64), arena: make([]byte, 0, 4096)}
+	return &Scanner{e: e, mark: make([]uint32, e.maxPos), mask: make([]uint8, e.maxPos), vals: make([]string, 0, 64), arena: make([]byte, 0, 4096)}
 }
 
 // Scan evaluates every rule that can match ev and calls emit for each hit,
@@ -429,14 +433,24 @@ func (s *Scanner) Scan(ev *event.Event, emit func(r *Rule, m Match)) {
 		s.gen = 1
 	}
 	if b.kw != nil {
+		s.touched = s.touched[:0]
 		b.kw.Find(ev.Raw, func(p int) {
-			for _, pos := range b.owners[p] {
+			for _, o := range b.owners[p] {
+				pos, bit := o>>3, uint8(1)<<(o&7)
 				if s.mark[pos] != s.gen {
 					s.mark[pos] = s.gen
-					s.cand = append(s.cand, pos)
+					s.mask[pos] = bit
+					s.touched = append(s.touched, pos)
+				} else {
+					s.mask[pos] |= bit
 				}
 			}
 		})
+		for _, pos := range s.touched {
+			if s.mask[pos] == b.full[pos] {
+				s.cand = append(s.cand, pos)
+			}
+		}
 	}
 	for _, pos := range b.always {
 		if s.mark[pos] != s.gen {
@@ -461,8 +475,13 @@ func (s *Scanner) Scan(ev *event.Event, emit func(r *Rule, m Match)) {
 func (s *Scanner) beginEvent(ev *event.Event) {
 	s.ev = ev
 	s.arena = s.arena[:0]
-	s.lows = s.lows[:0]
+	s.evGen++
+	if s.evGen == 0 {
+		s.preps = [prepSlots]prepped{}
+		s.evGen = 1
+	}
 	s.vals = s.vals[:0]
+	s.derived = s.derived[:0]
 	s.eidOK = false
 }
 
@@ -470,9 +489,10 @@ func (s *Scanner) endEvent() {
 	s.ev = nil
 	// Drop references into the event so the scanner does not pin it.
 	clear(s.vals[:cap(s.vals)])
-	for i := range s.lows {
-		s.lows[i] = lowEntry{}
+	for i := range s.preps {
+		s.preps[i].p, s.preps[i].lower = nil, ""
 	}
+	clear(s.derived[:cap(s.derived)])
 	s.eidStr = ""
 }
 

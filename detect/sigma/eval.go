@@ -80,14 +80,19 @@ func (s *Scanner) matchValues(fc *fieldCond, vals []string, ev *event.Event, ctx
 		r = (len(vals) > 0) == (fc.exists > 0)
 	case fc.all:
 		r = true
-		for _, g := range fc.groups {
-			if !s.matchGroup(g, vals, ev, ctx) {
+		ascii := -1
+		for i, g := range fc.groups {
+			if fc.nonASCII[i] && s.allASCII(vals, &ascii) || !s.matchGroup(g, vals, ev, ctx) {
 				r = false
 				break
 			}
 		}
 	default:
-		for _, g := range fc.groups {
+		ascii := -1
+		for i, g := range fc.groups {
+			if fc.nonASCII[i] && s.allASCII(vals, &ascii) {
+				continue
+			}
 			if s.matchGroup(g, vals, ev, ctx) {
 				r = true
 				break
@@ -98,6 +103,21 @@ func (s *Scanner) matchValues(fc *fieldCond, vals []string, ev *event.Event, ctx
 		return !r
 	}
 	return r
+}
+
+// allASCII reports whether every value is pure ASCII, computed once per
+// field condition (*memo: -1 unknown, 0 no, 1 yes).
+func (s *Scanner) allASCII(vals []string, memo *int) bool {
+	if *memo < 0 {
+		*memo = 1
+		for _, v := range vals {
+			if !s.prep(v).ascii {
+				*memo = 0
+				break
+			}
+		}
+	}
+	return *memo == 1
 }
 
 // matchGroup: any variant matches any value.
@@ -118,8 +138,12 @@ func (s *Scanner) matchGroup(g []pattern, vals []string, ev *event.Event, ctx *f
 		}
 		for _, v := range vals {
 			lv := v
-			if p.fast {
-				lv = s.lower(v)
+			if p.fast || p.nonASCII {
+				pv := s.prep(v)
+				if p.nonASCII && pv.ascii {
+					continue
+				}
+				lv = pv.lower
 			}
 			if p.matchString(v, lv) {
 				return true
@@ -170,17 +194,42 @@ func refMatch(mode patKind, cased bool, v, ref string) bool {
 	return ok && n == len(v)
 }
 
-// lower returns v with ASCII upper case folded, cached per event so that
-// a long value (a script block) is folded once however many rules read it.
-func (s *Scanner) lower(v string) string {
-	if !hasUpperASCII(v) {
-		return v
+// prepped is a value prepared for matching.
+type prepped struct {
+	p     *byte
+	n     int
+	gen   uint32
+	ascii bool
+	lower string // ASCII upper case folded
+}
+
+// prep folds v's ASCII upper case and notes whether v is pure ASCII,
+// cached per event so that a long value (a script block) is folded once
+// however many rules read it.
+func (s *Scanner) prep(v string) *prepped {
+	if len(v) == 0 {
+		return &emptyPrep
 	}
 	p := unsafe.StringData(v)
-	for i := range s.lows {
-		if s.lows[i].p == p && s.lows[i].n == len(v) {
-			return s.lows[i].lower
+	h := (uintptr(unsafe.Pointer(p))>>3 ^ uintptr(len(v))) & (prepSlots - 1)
+	e := &s.preps[h]
+	if e.gen == s.evGen && e.p == p && e.n == len(v) {
+		return e
+	}
+	e.p, e.n, e.gen = p, len(v), s.evGen
+	ascii, upper := true, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+		} else if c >= 'A' && c <= 'Z' {
+			upper = true
 		}
+	}
+	e.ascii = ascii
+	if !upper {
+		e.lower = v
+		return e
 	}
 	start := len(s.arena)
 	for i := 0; i < len(v); i++ {
@@ -190,12 +239,13 @@ func (s *Scanner) lower(v string) string {
 		}
 		s.arena = append(s.arena, c)
 	}
-	l := unsafe.String(&s.arena[start], len(v))
-	if len(s.lows) < 64 {
-		s.lows = append(s.lows, lowEntry{p: p, n: len(v), lower: l})
-	}
-	return l
+	e.lower = s.str(start)
+	return e
 }
+
+const prepSlots = 64
+
+var emptyPrep = prepped{ascii: true}
 
 // str stores b in the per-event arena and returns it as a string.
 func (s *Scanner) str(start int) string {
@@ -290,13 +340,7 @@ func (s *Scanner) fetch(ev *event.Event, ctx *fieldCtx, lfield string, dst []str
 		}
 		joined := stem
 		if query != "" {
-			start := len(s.arena)
-			s.arena = append(s.arena, stem...)
-			if query[0] != '?' {
-				s.arena = append(s.arena, '?')
-			}
-			s.arena = append(s.arena, query...)
-			joined = s.str(start)
+			joined = s.derive(dJoinURI, stem, query)
 		}
 		if spec.kind == sURI {
 			return append(dst, joined)
@@ -344,17 +388,60 @@ func (s *Scanner) lineValue(dst []string, v string, iis, header bool) []string {
 		return append(dst, "", "-")
 	}
 	if header && strings.IndexByte(v, '+') >= 0 {
-		start := len(s.arena)
-		for i := 0; i < len(v); i++ {
-			c := v[i]
+		return append(dst, s.derive(dPlus, v, ""), v)
+	}
+	return append(dst, v)
+}
+
+// Derived values (decoded, joined) are built once per event, so that
+// their prepared (lowered) forms are cached too.
+type derivedKind uint8
+
+const (
+	dPlus    derivedKind = iota + 1 // IIS '+' decoded to spaces
+	dJoinURI                        // stem?query
+)
+
+type derived struct {
+	kind derivedKind
+	a, b string
+	out  string
+}
+
+func (s *Scanner) derive(kind derivedKind, a, b string) string {
+	for i := range s.derived {
+		d := &s.derived[i]
+		if d.kind == kind && sameString(d.a, a) && sameString(d.b, b) {
+			return d.out
+		}
+	}
+	start := len(s.arena)
+	switch kind {
+	case dPlus:
+		for i := 0; i < len(a); i++ {
+			c := a[i]
 			if c == '+' {
 				c = ' '
 			}
 			s.arena = append(s.arena, c)
 		}
-		return append(dst, s.str(start), v)
+	case dJoinURI:
+		s.arena = append(s.arena, a...)
+		if b[0] != '?' {
+			s.arena = append(s.arena, '?')
+		}
+		s.arena = append(s.arena, b...)
 	}
-	return append(dst, v)
+	out := s.str(start)
+	if len(s.derived) < 32 {
+		s.derived = append(s.derived, derived{kind: kind, a: a, b: b, out: out})
+	}
+	return out
+}
+
+// sameString compares strings by identity (same bytes in memory).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
 }
 
 // winField appends the values of a Windows field by lower-cased name: the

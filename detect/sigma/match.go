@@ -46,18 +46,21 @@ const (
 // pattern matches one field value.
 type pattern struct {
 	kind  patKind
-	cased bool   // compare case-sensitively
-	fast  bool   // ASCII-only literal(s), case-insensitive: compare lowered bytes
-	lit   string // exact/prefix/suffix/contains literal (lowered when fast)
-	toks  []gtok // glob tokens
-	re    *regexp.Regexp
-	cidr  netip.Prefix
-	op    cmpOp
-	num   float64
-	ref   string  // fieldref: the referenced field
-	mode  patKind // fieldref: pExact, pPrefix, pSuffix or pContains
-	src   sstr    // the Sigma string the pattern came from (needles, messages)
-	reSrc string  // regular expression source
+	cased bool // compare case-sensitively
+	fast  bool // case-insensitive, compare ASCII-lowered bytes (see compileString)
+	// nonASCII: a literal holds a non-ASCII byte, so an ASCII value
+	// cannot match.
+	nonASCII bool
+	lit      string // exact/prefix/suffix/contains literal (lowered when fast)
+	toks     []gtok // glob tokens
+	re       *regexp.Regexp
+	cidr     netip.Prefix
+	op       cmpOp
+	num      float64
+	ref      string  // fieldref: the referenced field
+	mode     patKind // fieldref: pExact, pPrefix, pSuffix or pContains
+	src      sstr    // the Sigma string the pattern came from (needles, messages)
+	reSrc    string  // regular expression source
 }
 
 // gtok is one glob token: a literal run, '?' (one character) or '*'.
@@ -66,22 +69,99 @@ type gtok struct {
 	lit  string
 }
 
-// compileString turns a processed Sigma string into a pattern.
-func compileString(s sstr, cased bool) pattern {
+// compileString turns a processed Sigma string into patterns (ORed).
+//
+// Case-insensitive patterns compare the ASCII-lowered value byte for
+// byte ("fast"). That is exact when no non-ASCII character of the pattern
+// has case variants (dashes, ®, emoji); otherwise the pattern is expanded
+// into one variant per spelling of those characters (up to
+// maxFoldVariants), and only beyond that compared rune by rune.
+func compileString(s sstr, cased bool) []pattern {
 	s = s.normalize()
-	p := pattern{cased: cased, src: s}
-	ascii := true
+	if cased {
+		return []pattern{compileVariant(s, true, false)}
+	}
+	simple := true
 	for _, part := range s {
-		if part.wild == 0 && !isASCII(part.lit) {
-			ascii = false
+		if part.wild == 0 && !foldInvariant(part.lit) {
+			simple = false
 		}
 	}
-	p.fast = !cased && ascii
+	if simple {
+		return []pattern{compileVariant(s, false, true)}
+	}
+	variants := foldVariants(s)
+	if variants == nil {
+		return []pattern{compileVariant(s, false, false)}
+	}
+	out := make([]pattern, 0, len(variants))
+	for _, v := range variants {
+		out = append(out, compileVariant(v, false, true))
+	}
+	return out
+}
+
+const maxFoldVariants = 64
+
+// foldVariants spells out every case variant of the non-ASCII characters
+// of s; nil when there are more than maxFoldVariants.
+func foldVariants(s sstr) []sstr {
+	outs := []sstr{nil}
+	for _, part := range s {
+		if part.wild != 0 {
+			for i := range outs {
+				outs[i] = append(outs[i], part)
+			}
+			continue
+		}
+		lits := []string{""}
+		for _, r := range part.lit {
+			var orbit []rune
+			if r >= utf8.RuneSelf {
+				orbit = append(orbit, r)
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					if f >= utf8.RuneSelf {
+						orbit = append(orbit, f)
+					}
+				}
+			} else {
+				orbit = []rune{r}
+			}
+			if len(lits)*len(orbit)*len(outs) > maxFoldVariants {
+				return nil
+			}
+			next := make([]string, 0, len(lits)*len(orbit))
+			for _, l := range lits {
+				for _, o := range orbit {
+					next = append(next, l+string(o))
+				}
+			}
+			lits = next
+		}
+		var next []sstr
+		for _, o := range outs {
+			for _, l := range lits {
+				next = append(next, append(append(sstr(nil), o...), spart{lit: l}))
+			}
+		}
+		outs = next
+	}
+	return outs
+}
+
+// compileVariant builds one pattern. fast: compare ASCII-lowered bytes.
+func compileVariant(s sstr, cased, fast bool) pattern {
+	p := pattern{cased: cased, fast: fast, src: s}
 	low := func(x string) string {
-		if p.fast {
+		if fast {
 			return lowerASCII(x)
 		}
 		return x
+	}
+	for _, part := range s {
+		if part.wild == 0 && !isASCII(part.lit) {
+			p.nonASCII = true
+		}
 	}
 	n := len(s)
 	switch {
@@ -104,6 +184,23 @@ func compileString(s sstr, cased bool) pattern {
 		}
 	}
 	return p
+}
+
+// foldInvariant reports whether no non-ASCII character of s has case
+// variants.
+func foldInvariant(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError && unicode.SimpleFold(r) != r {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 func isASCII(s string) bool {

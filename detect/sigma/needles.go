@@ -9,12 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// Needles: for each rule and route, a set of literals such that the rule
-// cannot match an event unless one of them occurs (ASCII case ignored) in
-// the event's raw text. Derived from the condition tree: OR takes the
-// union, AND the better side, NOT gives nothing, a selection its best
-// field. A needle must be ASCII and at least minNeedle bytes; a rule
-// without needles is evaluated on every event of its bucket.
+// Needles: for each rule and route, clauses of literals such that the
+// rule cannot match an event unless every clause has a literal occurring
+// (ASCII case ignored) in the event's raw text. Derived from the condition
+// tree (needleCNF): a field condition gives one clause, AND keeps its
+// sides' clauses, OR unites them, NOT gives nothing. A needle is at least minNeedle bytes, and holds non-ASCII bytes
+// only where the pattern compares them exactly (characters without case
+// variants, spelled-out case variants, cased patterns), because the
+// filter folds ASCII only; a rule without needles is evaluated on every
+// event of its bucket.
 
 const minNeedle = 3
 
@@ -116,56 +119,109 @@ func (s nset) minimize() nset {
 	return nset{ok: true, lits: out}
 }
 
-// needles returns the needle set of a condition under a field mapping.
-func needles(n *cnode, ctx *fieldCtx) nset {
+// maxClauses bounds the needle clauses kept per rule.
+const maxClauses = 3
+
+// needleCNF returns clauses (each a needle disjunction) that every match
+// of the condition satisfies: the rule is a candidate only when each
+// clause has a needle in the raw text. No clauses: no constraint.
+//
+// AND concatenates its sides' clauses (keeping the best maxClauses). OR
+// builds clause j as the union of each side's j-th best clause: whichever
+// side matches satisfies all of its clauses, so every union holds.
+func needleCNF(n *cnode, ctx *fieldCtx) []nset {
 	switch n.op {
 	case cSel:
-		return selNeedles(n.sel, ctx)
-	case cAnd:
-		best := noNeedles
-		for _, k := range n.kids {
-			best = better(best, needles(k, ctx))
-		}
-		return best
-	case cOr:
-		acc := nset{ok: true}
-		for _, k := range n.kids {
-			acc = union(acc, needles(k, ctx))
-			if !acc.ok {
-				return noNeedles
+		var alts [][]nset
+		for _, alt := range n.sel.alts {
+			var cl []nset
+			for _, fc := range alt {
+				cl = append(cl, fieldClauses(fc, ctx)...)
 			}
+			alts = append(alts, bestClauses(cl))
 		}
-		return acc
+		return orCNF(alts)
+	case cAnd:
+		var cl []nset
+		for _, k := range n.kids {
+			cl = append(cl, needleCNF(k, ctx)...)
+		}
+		return bestClauses(cl)
+	case cOr:
+		var kids [][]nset
+		for _, k := range n.kids {
+			kids = append(kids, needleCNF(k, ctx))
+		}
+		return orCNF(kids)
 	case cAtLeast:
 		if n.n >= len(n.kids) {
-			return needles(&cnode{op: cAnd, kids: n.kids}, ctx)
+			return needleCNF(&cnode{op: cAnd, kids: n.kids}, ctx)
 		}
-		return needles(&cnode{op: cOr, kids: n.kids}, ctx)
+		return needleCNF(&cnode{op: cOr, kids: n.kids}, ctx)
 	}
-	return noNeedles
+	return nil
 }
 
-func selNeedles(sel *selection, ctx *fieldCtx) nset {
-	acc := nset{ok: true}
-	for _, alt := range sel.alts {
-		best := noNeedles
-		for _, fc := range alt {
-			best = better(best, fieldNeedles(fc, ctx))
+// bestClauses dedups clauses and keeps the maxClauses best, best first.
+func bestClauses(cl []nset) []nset {
+	seen := map[string]bool{}
+	var out []nset
+	for _, c := range cl {
+		key := strings.Join(c.lits, "\x00")
+		if !c.ok || len(c.lits) == 0 || seen[key] {
+			continue
 		}
-		acc = union(acc, best)
-		if !acc.ok {
-			return noNeedles
+		seen[key] = true
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].score() > out[j].score() })
+	if len(out) > maxClauses {
+		out = out[:maxClauses]
+	}
+	return out
+}
+
+// orCNF combines alternatives: clause j is the union of every
+// alternative's j-th clause (its last when it has fewer).
+func orCNF(kids [][]nset) []nset {
+	if len(kids) == 0 {
+		return nil
+	}
+	if len(kids) == 1 {
+		return kids[0]
+	}
+	m := 0
+	for i, k := range kids {
+		if len(k) == 0 {
+			return nil
+		}
+		if i == 0 || len(k) > m {
+			m = len(k)
 		}
 	}
-	return acc
+	out := make([]nset, 0, m)
+	for j := 0; j < m; j++ {
+		acc := nset{ok: true}
+		for _, k := range kids {
+			c := k[len(k)-1]
+			if j < len(k) {
+				c = k[j]
+			}
+			acc = union(acc, c)
+		}
+		out = append(out, acc.minimize())
+	}
+	return bestClauses(out)
 }
 
 // notInRaw lists Windows System fields the raw text does not carry.
 var notInRaw = map[string]bool{"eventid": true, "level": true, "eventrecordid": true}
 
-func fieldNeedles(fc *fieldCond, ctx *fieldCtx) nset {
+// fieldClauses returns the clauses of one field condition: one per value
+// under |all, else one for the whole value list.
+func fieldClauses(fc *fieldCond, ctx *fieldCtx) []nset {
 	if fc.neg || fc.exists != 0 || len(fc.groups) == 0 {
-		return noNeedles
+		return nil
 	}
 	split := ctx.rawSplit
 	if ctx.fam == famWindows {
@@ -178,7 +234,7 @@ func fieldNeedles(fc *fieldCond, ctx *fieldCtx) nset {
 			}
 		}
 		if notInRaw[name] {
-			return noNeedles
+			return nil
 		}
 	} else if spec := ctx.spec(fc.lfield); spec != nil {
 		split += spec.split
@@ -194,20 +250,22 @@ func fieldNeedles(fc *fieldCond, ctx *fieldCtx) nset {
 		return acc
 	}
 	if fc.all {
-		best := noNeedles
+		var out []nset
 		for _, g := range fc.groups {
-			best = better(best, groupSet(g))
+			if ns := groupSet(g); ns.ok {
+				out = append(out, ns.minimize())
+			}
 		}
-		return best
+		return out
 	}
 	acc := nset{ok: true}
 	for _, g := range fc.groups {
 		acc = union(acc, groupSet(g))
 		if !acc.ok {
-			return noNeedles
+			return nil
 		}
 	}
-	return acc
+	return []nset{acc.minimize()}
 }
 
 // patternNeedles returns the needles one pattern requires.
@@ -220,6 +278,9 @@ func patternNeedles(p *pattern, split string, plus bool) nset {
 				lits = append(lits, part.lit)
 			}
 		}
+		// A fast or cased pattern compares non-ASCII bytes exactly, so
+		// they may be part of a needle (the filter folds ASCII only).
+		return bestRun(lits, split, plus, p.fast || p.cased)
 	case pRegex:
 		s, ok := regexNeedles(p.reSrc)
 		if !ok {
@@ -228,25 +289,24 @@ func patternNeedles(p *pattern, split string, plus bool) nset {
 		// Every literal of the disjunction must yield a needle.
 		acc := nset{ok: true}
 		for _, l := range s {
-			acc = union(acc, bestRun([]string{l}, split, plus))
+			acc = union(acc, bestRun([]string{l}, split, plus, false))
 			if !acc.ok {
 				return noNeedles
 			}
 		}
 		return acc
-	default:
-		return noNeedles
 	}
-	return bestRun(lits, split, plus)
+	return noNeedles
 }
 
 // bestRun picks the best necessary literal among lits (all of which occur
-// in a match): the best ASCII run after splitting at split characters.
-func bestRun(lits []string, split string, plus bool) nset {
+// in a match): the best run after splitting at split characters and, unless
+// exact, at non-ASCII characters.
+func bestRun(lits []string, split string, plus, exact bool) nset {
 	best := ""
 	bestScore := math.Inf(-1)
 	for _, l := range lits {
-		for _, run := range asciiRuns(l, split) {
+		for _, run := range needleRuns(l, split, exact) {
 			if len(run) < minNeedle {
 				continue
 			}
@@ -265,16 +325,16 @@ func bestRun(lits []string, split string, plus bool) nset {
 	return out
 }
 
-// asciiRuns splits s into maximal runs of printable-or-space ASCII bytes
-// that contain none of the split characters.
-func asciiRuns(s, split string) []string {
+// needleRuns splits s into maximal runs without control characters, split
+// characters and (unless exact) non-ASCII bytes.
+func needleRuns(s, split string, exact bool) []string {
 	var out []string
 	start := -1
 	for i := 0; i <= len(s); i++ {
 		stop := i == len(s)
 		if !stop {
 			c := s[i]
-			stop = c >= utf8.RuneSelf || c < 0x20 && c != '\t' || strings.IndexByte(split, c) >= 0
+			stop = c >= utf8.RuneSelf && !exact || c < 0x20 && c != '\t' || strings.IndexByte(split, c) >= 0
 		}
 		if stop {
 			if start >= 0 {
@@ -331,7 +391,7 @@ func reLits(re *syntax.Regexp, depth int) nset {
 		var run strings.Builder
 		flush := func() {
 			if run.Len() > 0 {
-				best = better(best, bestRun([]string{run.String()}, "", false))
+				best = better(best, bestRun([]string{run.String()}, "", false, false))
 				run.Reset()
 			}
 		}
