@@ -298,7 +298,7 @@ func (c *compiler) compileRule(r *ast.Rule, ns *namespace, nsIdx int32, imported
 		key := stringKey(s)
 		if slot, ok := c.slotByKey[key]; ok {
 			owner := c.strs[c.slots[slot].str]
-			sd.slot, sd.fullword, sd.dedupe, sd.chain = slot, owner.fullword, owner.dedupe, owner.chain
+			sd.slot, sd.fullword, sd.dedupe, sd.chain, sd.literal = slot, owner.fullword, owner.dedupe, owner.chain, owner.literal
 			sd.private = isPrivate(s)
 		} else {
 			// Strings and chain pieces share one table of match lists.

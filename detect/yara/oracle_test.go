@@ -191,7 +191,10 @@ func compareStrings(y goyara.MatchRule, o Match) (diffs []string, lenDiffs int) 
 	sort.Strings(keys)
 	for _, id := range keys {
 		a, b := ys[id], os[id]
-		sort.Slice(a, func(i, j int) bool { return a[i].off < a[j].off })
+		// Anonymous strings all share the name "$": compare them as one
+		// set.
+		sort.Slice(a, func(i, j int) bool { return a[i].off < a[j].off || a[i].off == a[j].off && a[i].n < a[j].n })
+		sort.Slice(b, func(i, j int) bool { return b[i].off < b[j].off || b[i].off == b[j].off && b[i].n < b[j].n })
 		if len(a) > MaxReportedMatches {
 			a = a[:MaxReportedMatches]
 		}

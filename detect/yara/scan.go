@@ -597,7 +597,7 @@ func (s *Scanner) matchOf(r *rule) Match {
 			if i >= MaxReportedMatches {
 				break
 			}
-			if sd.atOnly && rm.off != sd.atFixed {
+			if sd.atOnly && sd.literal && rm.off != sd.atFixed {
 				// libyara records such a string only at its one offset.
 				continue
 			}

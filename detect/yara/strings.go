@@ -36,6 +36,26 @@ type strDef struct {
 	atOnly  bool
 	atMixed bool
 	atFixed int64
+	// literal is libyara's STRING_IS_LITERAL: text strings, and hex strings
+	// and regexes that are plain byte sequences. Only literals get the
+	// fixed-offset treatment.
+	literal bool
+}
+
+// isLiteralNode reports whether a tree is a plain sequence of bytes.
+func isLiteralNode(n *re.Node) bool {
+	switch n.Op {
+	case re.OpSet:
+		return n.Set.Count() == 1
+	case re.OpConcat:
+		for _, s := range n.Subs {
+			if s.Op != re.OpSet || s.Set.Count() != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // chain is a string cut at long jumps: pieces[i+1] must start between
@@ -147,6 +167,7 @@ func (c *compiler) compileString(s ast.String, sd *strDef, slot int32) error {
 		if err != nil {
 			return err
 		}
+		sd.literal = isLiteralNode(n)
 		return c.compileNode(n, re.Flags{}, sd, slot, false, true, !hexHasAlt(v.Tokens))
 	case *ast.RegexpString:
 		sd.private = v.Private
@@ -155,6 +176,7 @@ func (c *compiler) compileString(s ast.String, sd *strDef, slot int32) error {
 		if err != nil {
 			return unsupported("%s: %v (libyara rejects it too)", sd.id, err)
 		}
+		sd.literal = isLiteralNode(n)
 		f := re.Flags{
 			NoCase: v.Nocase || v.Regexp.Modifiers&ast.RegexpCaseInsensitive != 0,
 			DotAll: v.Regexp.Modifiers&ast.RegexpDotAll != 0,
@@ -176,6 +198,7 @@ func (c *compiler) compileText(v *ast.TextString, sd *strDef, slot int32) error 
 		return unsupported("%s: empty string (libyara rejects it)", sd.id)
 	}
 	b64 := v.Base64 || v.Base64Wide
+	sd.literal = !b64
 	switch {
 	case v.Xor && v.Nocase:
 		return unsupported("%s: xor and nocase together (libyara rejects it)", sd.id)
