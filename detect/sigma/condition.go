@@ -116,6 +116,9 @@ func parseCondition(s string, sels []*selection) (*cnode, *compileErr) {
 		return nil, ce
 	}
 	if t := p.peek(); t.kind != 'e' {
+		if isWord(t, "near") {
+			return nil, cunsup("", "the near operator is Sigma v1; use a temporal correlation rule")
+		}
 		return nil, cerr("", "unexpected %q at offset %d", t.text, t.pos)
 	}
 	return n, nil

@@ -594,18 +594,26 @@ func (k *Correlator) observe(ss stateStep, r *Rule, t time.Time, fields map[stri
 		g = &group{vals: vals, first: t}
 		st.groups[key] = g
 	}
+	prevLast := g.last
 	if t.After(g.last) {
 		g.last = t
 	}
 	span := c.Timespan
+	// closeWindow judges a tumbling window that t falls outside of.
+	closeWindow := func(n int64) {
+		cur := g.last
+		g.last = prevLast
+		if c.Condition.holds(n) {
+			k.fire(st, g, int(n), emit, depth)
+		}
+		g.first, g.last = t, cur
+	}
 	switch c.Type {
 	case "event_count":
 		if c.Condition.upper() {
 			if t.Sub(g.first) > span {
-				if c.Condition.holds(g.count) {
-					k.fire(st, g, int(g.count), emit, depth)
-				}
-				g.first, g.count = t, 0
+				closeWindow(g.count)
+				g.count = 0
 			}
 			g.count++
 			return
@@ -624,10 +632,7 @@ func (k *Correlator) observe(ss stateStep, r *Rule, t time.Time, fields map[stri
 		}
 		if c.Condition.upper() {
 			if t.Sub(g.first) > span {
-				if c.Condition.holds(int64(len(g.seen))) {
-					k.fire(st, g, len(g.seen), emit, depth)
-				}
-				g.first = t
+				closeWindow(int64(len(g.seen)))
 				clear(g.seen)
 			}
 			if len(g.seen) < maxValues {
@@ -646,9 +651,9 @@ func (k *Correlator) observe(ss stateStep, r *Rule, t time.Time, fields map[stri
 			dropOldest(g.seen, len(g.seen)-maxValues)
 		}
 		if int64(len(g.seen)) >= c.Condition.need() {
-			g.first = cut
+			g.first = t
 			for _, at := range g.seen {
-				if at.Before(g.first) || g.first == cut {
+				if at.Before(g.first) {
 					g.first = at
 				}
 			}

@@ -84,7 +84,7 @@ func (r *Rule) Routes() []string {
 func (r *Rule) NoEvidence() string { return r.noRoute }
 
 func (r *Rule) String() string {
-	if r.Doc > 1 {
+	if r.Doc > 0 {
 		return fmt.Sprintf("%s#%d (%s)", r.Path, r.Doc, r.ID)
 	}
 	return fmt.Sprintf("%s (%s)", r.Path, r.ID)
