@@ -15,6 +15,7 @@ func clean() *Tree {
 	d := day(2021, 3, 9)
 	s.normalDay(d, 1800, []string{"Ews", "Mapi", "Owa", "Ecp", "Autodiscover"})
 	s.cleanNoise(d)
+	s.eventLogs(b, s.cleanEvents)
 	return b.tree()
 }
 

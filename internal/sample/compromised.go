@@ -60,6 +60,7 @@ func compromised() *Tree {
 	aug := day(2021, 8, 13)
 	s.normalDay(aug, 180, probes)
 	s.proxyShellAttempt(aug)
+	s.eventLogs(b, s.compromisedEvents)
 	return b.tree()
 }
 

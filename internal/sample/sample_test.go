@@ -2,12 +2,17 @@ package sample
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/exhunt/exhunt/event"
+	"github.com/exhunt/exhunt/parse"
+	"github.com/exhunt/exhunt/parse/evtx"
 )
 
 var update = flag.Bool("update", false, "rewrite the committed trees under samples/")
@@ -103,6 +108,9 @@ func TestMarksPointAtTheirLines(t *testing.T) {
 			files[f.Path] = strings.Split(string(f.Data), "\r\n")
 		}
 		for _, m := range tr.Marks {
+			if m.Source == "evtx" {
+				continue // record ids, checked by TestEventLogMarks
+			}
 			lines := files[m.Path]
 			if m.Line < 1 || m.Line > len(lines) {
 				t.Errorf("%s:%d out of range", m.Path, m.Line)
@@ -151,6 +159,63 @@ func TestChainIsComplete(t *testing.T) {
 	for _, m := range cl.Marks {
 		if !strings.HasPrefix(m.Kind, "noise.") && !strings.HasPrefix(m.Kind, "benign.") {
 			t.Errorf("clean tree plants %s at %s:%d", m.Kind, m.Path, m.Line)
+		}
+	}
+}
+
+// TestEventLogMarks reads the generated .evtx back and checks that every
+// mark names a record that says what the mark claims.
+func TestEventLogMarks(t *testing.T) {
+	want := map[string]string{
+		"cve-2021-26857.um-invalid-cast": "System.InvalidCastException",
+		"proxylogon.mgmt.set-oab-script": "Page_Load",
+		"webshell.command":               "echo [S]",
+		"credential.comsvcs-minidump":    "comsvcs.dll, MiniDump",
+		"credential.lsass-dump-file":     `lsass.dmp`,
+		"cleanup.security-log-cleared":   "EventID=1102",
+		"persistence.local-admin-added":  "S-1-5-32-544",
+		"benign.w3wp-csc":                "csc.exe",
+		"benign.set-oab-plain-url":       "/OAB",
+		"benign.export-to-share":         `\\fs01\pst$`,
+	}
+	for _, name := range Names() {
+		tr, _ := Generate(name)
+		recs := map[string]map[uint64]string{}
+		for _, f := range tr.Files {
+			if !strings.HasSuffix(f.Path, ".evtx") {
+				continue
+			}
+			m := map[uint64]string{}
+			_, err := evtx.Parse(context.Background(), bytes.NewReader(f.Data), parse.Meta{Path: f.Path, Source: event.EVTX}, func(ev *event.Event) error {
+				m[ev.Loc.Record] = string(ev.Win.AppendText(nil))
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", f.Path, err)
+			}
+			recs[f.Path] = m
+		}
+		n := 0
+		for _, mk := range tr.Marks {
+			if mk.Source != "evtx" {
+				continue
+			}
+			n++
+			text, ok := recs[mk.Path][uint64(mk.Line)]
+			if !ok {
+				t.Errorf("%s: %s record %d not found", name, mk.Path, mk.Line)
+				continue
+			}
+			w, known := want[mk.Kind]
+			if !known {
+				t.Errorf("%s: mark kind %s has no check", name, mk.Kind)
+			}
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %s record %d (%s) lacks %q: %s", name, mk.Path, mk.Line, mk.Kind, w, text)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no event log marks", name)
 		}
 	}
 }

@@ -110,9 +110,10 @@ type logFile struct {
 
 // builder collects records into files and renders them.
 type builder struct {
-	name  string
-	files map[string]*logFile
-	extra []File
+	name       string
+	files      map[string]*logFile
+	extra      []File
+	extraMarks []Mark
 }
 
 func newBuilder(name string) *builder {
@@ -183,6 +184,7 @@ func (b *builder) tree() *Tree {
 		t.Files = append(t.Files, File{Path: f.path, Data: buf.Bytes()})
 	}
 	t.Files = append(t.Files, b.extra...)
+	t.Marks = append(t.Marks, b.extraMarks...)
 	slices.SortFunc(t.Files, func(x, y File) int { return strings.Compare(x.Path, y.Path) })
 	slices.SortFunc(t.Marks, func(x, y Mark) int {
 		if c := strings.Compare(x.Path, y.Path); c != 0 {
@@ -210,4 +212,11 @@ func sourceOf(f *logFile) string {
 		return "rps"
 	}
 	return ""
+}
+
+// eventLogs adds a server's rendered event logs to the tree.
+func (s *server) eventLogs(b *builder, gen func() ([]File, []Mark)) {
+	fs, ms := gen()
+	b.extra = append(b.extra, fs...)
+	b.extraMarks = append(b.extraMarks, ms...)
 }
