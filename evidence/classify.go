@@ -14,11 +14,15 @@ const SniffSize = 4 << 10
 // Classify returns the family of a file from its relative path and its first
 // bytes (head may be nil); Unknown when it is not a log exhunt reads.
 //
-// Only names with the extension .log, .txt, .csv or none (any case) are
-// considered. Content wins over the path when it is definitive (a "#Log-type:"
-// or IIS "#Software:" header, a known "#Fields:" line, a header-less HttpProxy
-// row); otherwise the path decides, so a file in a log folder whose content
-// is garbage is still classified and the parser reports it.
+// Only names with the extension .log, .txt, .csv, .evtx, .json, .jsonl,
+// .ndjson or none (any case) are considered. Content wins over the path when
+// it is definitive (the "ElfFile" magic of an event log, a JSON export of
+// Windows events, a "#Log-type:" or IIS "#Software:" header, a known
+// "#Fields:" line, a header-less HttpProxy row); otherwise the path decides,
+// so a file in a log folder whose content is garbage is still classified
+// and the parser reports it. A .evtx name is an event log whatever its
+// content; a .json file that is not an export of Windows events is not
+// evidence.
 func Classify(relPath string, head []byte) event.Source {
 	if !candidateName(relPath) {
 		return event.Unknown
@@ -30,6 +34,9 @@ func Classify(relPath string, head []byte) event.Source {
 // named explicitly is sniffed whatever its name).
 func classify(p string, head []byte) event.Source {
 	p = strings.ReplaceAll(p, `\`, "/")
+	if s, definitive := sniffEventLog(head, path.Base(p)); definitive {
+		return s
+	}
 	if s, definitive := sniff(head, path.Base(p)); definitive {
 		return s
 	}
@@ -40,8 +47,57 @@ func classify(p string, head []byte) event.Source {
 func candidateName(name string) bool {
 	name = strings.ReplaceAll(name, `\`, "/")
 	switch strings.ToLower(path.Ext(path.Base(name))) {
-	case ".log", ".txt", ".csv", "":
+	case ".log", ".txt", ".csv", "", ".evtx", ".json", ".jsonl", ".ndjson":
 		return true
+	}
+	return false
+}
+
+// evtxMagic starts every Windows XML Event Log file.
+var evtxMagic = []byte("ElfFile\x00")
+
+// sniffEventLog recognises Windows event logs: .evtx files by their magic
+// (renamed copies too) or their name, and JSON exports of Windows events by
+// their keys. definitive is false when the file is neither and the other
+// rules decide.
+func sniffEventLog(head []byte, base string) (s event.Source, definitive bool) {
+	if bytes.HasPrefix(head, evtxMagic) {
+		return event.EVTX, true
+	}
+	ext := strings.ToLower(path.Ext(base))
+	if ext == ".evtx" {
+		return event.EVTX, true
+	}
+	if winJSON(head) {
+		return event.WinJSON, true
+	}
+	switch ext {
+	case ".json", ".jsonl", ".ndjson":
+		return event.Unknown, true
+	}
+	return event.Unknown, false
+}
+
+// winJSONKeys are keys that only Windows event exports have together with
+// a JSON start: Winlogbeat's winlog object (or its agent type), the System
+// names of evtx_dump, Velociraptor and NXLog, Get-WinEvent's LogName.
+var winJSONKeys = [][]byte{[]byte(`"EventID"`), []byte(`"EventRecordID"`), []byte(`winlog`), []byte(`"event_id"`), []byte(`"LogName"`)}
+
+// winJSON reports whether a file's first bytes are JSON (an object or an
+// array, in UTF-8 or UTF-16 with a byte-order mark) that names Windows
+// event fields.
+func winJSON(head []byte) bool {
+	if len(head) > SniffSize {
+		head = head[:SniffSize]
+	}
+	v := bytes.TrimLeft(asciiView(head), " \t\r\n")
+	if len(v) == 0 || v[0] != '{' && v[0] != '[' {
+		return false
+	}
+	for _, k := range winJSONKeys {
+		if bytes.Contains(v, k) {
+			return true
+		}
 	}
 	return false
 }

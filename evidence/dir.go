@@ -222,7 +222,8 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 }
 
 // systemTargets lists the places logs live on a Windows system root: the
-// default IIS log folder, the IIS log folders named in
+// default IIS log folder, the event log folder (and, on a live system, the
+// folders the registry moved event logs to), the IIS log folders named in
 // applicationHost.config, and the log folders of each Exchange install
 // found (registry on a live system, a shallow search otherwise).
 func (w *walker) systemTargets(root, real string, live bool) []target {
@@ -242,6 +243,20 @@ func (w *walker) systemTargets(root, real string, live bool) []target {
 
 	if p, ok := resolveCI(real, "inetpub", "logs", "LogFiles"); ok {
 		add("iis", p)
+	}
+	if p, ok := resolveCI(real, "Windows", "System32", "winevt", "Logs"); ok {
+		add("eventlog", p)
+	}
+	if live {
+		// Event logs moved with wevtutil or Group Policy (the registry
+		// names each log's file).
+		dirs, err := eventLogDirs()
+		if err != nil {
+			w.log.Debug("evidence: event log folders from the registry", "err", err)
+		}
+		for _, d := range dirs {
+			add("eventlog", d)
+		}
 	}
 	m := newMapper(real, live)
 	if cfg, ok := resolveCI(real, "Windows", "System32", "inetsrv", "config", "applicationHost.config"); ok {

@@ -140,9 +140,10 @@ type walker struct {
 
 // Hooks replaced by tests to exercise the live-system path off Windows.
 var (
-	isLiveRoot  = liveRoot
-	installPath = registryInstallPath
-	hostname    = os.Hostname
+	isLiveRoot   = liveRoot
+	installPath  = registryInstallPath
+	eventLogDirs = registryEventLogDirs
+	hostname     = os.Hostname
 )
 
 // liveRoot reports whether abs is the system drive of the running Windows.

@@ -16,6 +16,9 @@ func FuzzClassify(f *testing.F) {
 	f.Add("row.txt", []byte(headerlessProxyRow))
 	f.Add("a.log", []byte(utf16le(iisLog)))
 	f.Add("x", []byte(garbage))
+	f.Add("Windows/System32/winevt/Logs/Security.evtx", []byte(evtxHead))
+	f.Add("export/ps.json", []byte(utf16le(psJSON)))
+	f.Add("siem/x.ndjson", []byte(beatJSON))
 	f.Fuzz(func(t *testing.T, p string, head []byte) {
 		s := Classify(p, head)
 		if s != event.Unknown && s.String() == "unknown" {
