@@ -82,7 +82,6 @@ func NewEngine(rules []*Rule, filters []*Filter, correlations []*Correlation) (*
 		}
 		idx[r] = i
 	}
-	res := newResolver(rules, correlations)
 	e.filter = make([][]*Filter, len(rules))
 	for _, f := range filters {
 		if f == nil || f.det == nil {
@@ -99,8 +98,15 @@ func NewEngine(rules []*Rule, filters []*Filter, correlations []*Correlation) (*
 		e.extra[i] = append(e.extra[i], r.Fields...)
 	}
 	for _, c := range correlations {
-		if err := res.resolveCorrelation(c); err != nil {
-			return nil, err
+		if c == nil || len(c.bases) == 0 {
+			return nil, fmt.Errorf("correlation %v: rule references not resolved (load it with Load or ParseFile)", c)
+		}
+		for _, b := range c.bases {
+			if b.rule != nil {
+				if _, ok := idx[b.rule]; !ok {
+					return nil, fmt.Errorf("correlation %s: rule %q is not in the engine", c, b.ref)
+				}
+			}
 		}
 		for _, r := range c.baseRules() {
 			i, ok := idx[r]
@@ -487,6 +493,10 @@ func (s *Scanner) beginEvent(ev *event.Event) {
 
 func (s *Scanner) endEvent() {
 	s.ev = nil
+	if cap(s.arena) > 1<<20 {
+		// Do not keep a huge event's scratch (a script block) forever.
+		s.arena = make([]byte, 0, 4096)
+	}
 	// Drop references into the event so the scanner does not pin it.
 	clear(s.vals[:cap(s.vals)])
 	for i := range s.preps {

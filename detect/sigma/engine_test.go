@@ -276,6 +276,13 @@ func TestEngineErrors(t *testing.T) {
 	if _, err := NewEngine([]*Rule{{ID: "x"}}, nil, nil); err == nil {
 		t.Error("uncompiled rule accepted")
 	}
+	if _, err := NewEngine(lr.Loaded, nil, []*Correlation{{ID: "c"}}); err == nil || !strings.Contains(err.Error(), "not resolved") {
+		t.Errorf("unlinked correlation: %v", err)
+	}
+	cl := mustLoad(t, failedLogon+"---\ntitle: c\nid: c9\ncorrelation: {type: event_count, rules: [failed_logon], timespan: 1h, condition: {gte: 2}}\n")
+	if _, err := NewEngine(cl.Loaded[1:], nil, cl.Correlations); err == nil || !strings.Contains(err.Error(), "not in the engine") {
+		t.Errorf("correlation over a missing rule: %v", err)
+	}
 	e, _ := NewEngine(lr.Loaded, nil, nil)
 	if errs := e.RunSamples(&Rule{ID: "zz"}, nil); len(errs) != 1 {
 		t.Errorf("RunSamples of a foreign rule: %v", errs)

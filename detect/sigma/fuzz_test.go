@@ -34,7 +34,6 @@ func FuzzParseRule(f *testing.F) {
 				t.Fatalf("error without file or reason: %+v", e)
 			}
 		}
-		lr.link()
 		e, err := NewEngine(lr.Loaded, lr.Filters, lr.Correlations)
 		if err != nil {
 			return

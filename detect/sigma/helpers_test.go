@@ -18,7 +18,6 @@ func ruleYAML(detection string) string {
 func mustLoad(t testing.TB, src string) LoadReport {
 	t.Helper()
 	lr := ParseFile("test.yml", []byte(src))
-	lr.link()
 	for _, e := range append(lr.Invalid, lr.Unsupported...) {
 		t.Fatalf("rule not loaded: %v", e)
 	}

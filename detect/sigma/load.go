@@ -27,17 +27,15 @@ const (
 // Loader loads rule files. The zero value is ready to use.
 type Loader struct {
 	// Placeholders maps a placeholder name (without %) to the values it
-	// expands to for the `expand` modifier; it extends and overrides
-	// DefaultPlaceholders. A placeholder missing from both makes the rule
-	// unsupported.
+	// expands to for the `expand` modifier. It extends and overrides the
+	// defaults: known_cdcs (the legitimate domain controllers a rule's
+	// filter excludes) is empty, so that filter excludes nothing and every
+	// candidate is reported for the analyst to judge. A placeholder with no
+	// value makes its rule unsupported.
 	Placeholders map[string][]string
 }
 
-// DefaultPlaceholders are the placeholder values used when the caller gives
-// none. known_cdcs (the legitimate domain controllers a rule's filter
-// excludes) is empty: the filter excludes nothing, so the rule reports
-// every candidate and the analyst judges.
-var DefaultPlaceholders = map[string][]string{
+var defaultPlaceholders = map[string][]string{
 	"known_cdcs": {},
 }
 
@@ -45,20 +43,21 @@ func (l *Loader) placeholder(name string) ([]string, bool) {
 	if v, ok := l.Placeholders[name]; ok {
 		return v, true
 	}
-	v, ok := DefaultPlaceholders[name]
+	v, ok := defaultPlaceholders[name]
 	return v, ok
 }
 
-// Load walks fsys under root and loads every *.yml and *.yaml file, then
-// resolves the references of correlations and filters.
+// Load walks fsys under root and loads every *.yml and *.yaml file (but
+// not rule samples, *.samples.yml), then resolves the references of
+// correlations and filters across files.
 func Load(fsys fs.FS, root string) LoadReport {
 	var l Loader
 	return l.Load(fsys, root)
 }
 
-// ParseFile loads the documents of one rule file. path names the file in
-// errors and advisories. References of correlations and filters are not
-// resolved (see Load).
+// ParseFile loads the documents of one rule file; correlations and filters
+// may name rules of the same file only (Load resolves across files). path
+// names the file in errors and advisories.
 func ParseFile(path string, data []byte) LoadReport {
 	var l Loader
 	return l.ParseFile(path, data)
@@ -79,8 +78,9 @@ func (l *Loader) Load(fsys fs.FS, root string) LoadReport {
 		if d.IsDir() {
 			return nil
 		}
-		ext := strings.ToLower(path.Ext(p))
-		if ext != ".yml" && ext != ".yaml" {
+		lower := strings.ToLower(p)
+		ext := path.Ext(lower)
+		if ext != ".yml" && ext != ".yaml" || strings.HasSuffix(strings.TrimSuffix(lower, ext), ".samples") {
 			return nil
 		}
 		info, err := d.Info()
@@ -93,7 +93,7 @@ func (l *Loader) Load(fsys fs.FS, root string) LoadReport {
 			lr.Invalid = append(lr.Invalid, RuleError{Path: p, Reason: err.Error()})
 			return nil
 		}
-		lr.merge(l.ParseFile(p, data))
+		lr.merge(l.parseFile(p, data))
 		return nil
 	})
 	if err != nil {
@@ -119,8 +119,16 @@ func readBounded(fsys fs.FS, p string) ([]byte, error) {
 	return data, nil
 }
 
-// ParseFile loads the documents of one rule file.
-func (l *Loader) ParseFile(p string, data []byte) (lr LoadReport) {
+// ParseFile loads the documents of one rule file; correlations and filters
+// may name rules of the same file only.
+func (l *Loader) ParseFile(p string, data []byte) LoadReport {
+	lr := l.parseFile(p, data)
+	lr.link()
+	return lr
+}
+
+// parseFile loads the documents of one file without resolving references.
+func (l *Loader) parseFile(p string, data []byte) (lr LoadReport) {
 	defer func() {
 		// yaml.v3 and our walker are hardened, but a rule file is input:
 		// a panic becomes an invalid file, never a crash.

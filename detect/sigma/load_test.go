@@ -172,14 +172,15 @@ func TestLoadFS(t *testing.T) {
 		return "title: " + title + "\nid: " + id + "\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 1102}, condition: s}\n"
 	}
 	fsys := fstest.MapFS{
-		"r/a.yml":        {Data: []byte(rule("aaaaaaaa-0000-0000-0000-000000000000", "a"))},
-		"r/sub/b.yaml":   {Data: []byte(rule("bbbbbbbb-0000-0000-0000-000000000000", "b"))},
-		"r/sub/dup.yml":  {Data: []byte(rule("aaaaaaaa-0000-0000-0000-000000000000", "dup"))},
-		"r/readme.md":    {Data: []byte("# not a rule")},
-		"r/broken.yml":   {Data: []byte("title: [")},
-		"r/filter.yml":   {Data: []byte("title: f\nid: f1\nlogsource: {product: windows, service: security}\nfilter:\n    rules: [nope]\n    s: {a: b}\n    condition: not s\n")},
-		"r/corr.yml":     {Data: []byte("title: c\nid: c1\ncorrelation:\n    type: event_count\n    rules: [bbbbbbbb-0000-0000-0000-000000000000]\n    group-by: [Computer]\n    timespan: 1h\n    condition: {gte: 3}\n")},
-		"r/corr-bad.yml": {Data: []byte("title: c\nid: c2\ncorrelation:\n    type: event_count\n    rules: [missing-rule]\n    timespan: 1h\n    condition: {gte: 3}\n")},
+		"r/a.yml":         {Data: []byte(rule("aaaaaaaa-0000-0000-0000-000000000000", "a"))},
+		"r/sub/b.yaml":    {Data: []byte(rule("bbbbbbbb-0000-0000-0000-000000000000", "b"))},
+		"r/sub/dup.yml":   {Data: []byte(rule("aaaaaaaa-0000-0000-0000-000000000000", "dup"))},
+		"r/readme.md":     {Data: []byte("# not a rule")},
+		"r/a.samples.yml": {Data: []byte("- {match: true, event: {EventID: 1102}}")},
+		"r/broken.yml":    {Data: []byte("title: [")},
+		"r/filter.yml":    {Data: []byte("title: f\nid: f1\nlogsource: {product: windows, service: security}\nfilter:\n    rules: [nope]\n    s: {a: b}\n    condition: not s\n")},
+		"r/corr.yml":      {Data: []byte("title: c\nid: c1\ncorrelation:\n    type: event_count\n    rules: [bbbbbbbb-0000-0000-0000-000000000000]\n    group-by: [Computer]\n    timespan: 1h\n    condition: {gte: 3}\n")},
+		"r/corr-bad.yml":  {Data: []byte("title: c\nid: c2\ncorrelation:\n    type: event_count\n    rules: [missing-rule]\n    timespan: 1h\n    condition: {gte: 3}\n")},
 	}
 	lr := Load(fsys, "r")
 	if len(lr.Loaded) != 2 || len(lr.Correlations) != 1 || len(lr.Filters) != 0 {
