@@ -2,7 +2,6 @@ package sigma
 
 import (
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -92,5 +91,3 @@ func BenchmarkScanSigmaHQWeb(b *testing.B) {
 	}
 	runScanBench(b, e, evs)
 }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }

@@ -159,7 +159,7 @@ func parseTimespan(s string) (time.Duration, error) {
 
 // parseCorrelation reads a correlation document.
 func (l *Loader) parseCorrelation(c *docCtx, doc *yaml.Node) (*Correlation, *RuleError, bool) {
-	h, e := c.parseHeader(doc, true)
+	h, e := c.parseHeader(doc)
 	if e != nil {
 		return nil, e, false
 	}

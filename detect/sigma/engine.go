@@ -425,7 +425,8 @@ func (e *Engine) NewScanner() *Scanner {
 }
 
 // Scan evaluates every rule that can match ev and calls emit for each hit,
-// in rule order. It does not retain ev.
+// in rule order. It does not retain ev; emit must not call Scan on the same
+// scanner.
 func (s *Scanner) Scan(ev *event.Event, emit func(r *Rule, m Match)) {
 	var b *bucket
 	b, s.chb = s.e.lookup(ev, s.chb)

@@ -291,3 +291,35 @@ func TestEngineErrors(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestConcurrentScanners: one engine, a scanner per goroutine, the same
+// results as one scanner alone (run with -race).
+func TestConcurrentScanners(t *testing.T) {
+	lr := mustLoad(t, shellRule)
+	e, err := NewEngine(lr.Loaded, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := benchEvents(2000)
+	count := func() int {
+		n := 0
+		sc := e.NewScanner()
+		for _, ev := range evs {
+			sc.Scan(ev, func(*Rule, Match) { n++ })
+		}
+		return n
+	}
+	want := count()
+	if want == 0 {
+		t.Fatal("no hits to compare")
+	}
+	got := make(chan int, 4)
+	for i := 0; i < 4; i++ {
+		go func() { got <- count() }()
+	}
+	for i := 0; i < 4; i++ {
+		if n := <-got; n != want {
+			t.Errorf("goroutine counted %d hits, want %d", n, want)
+		}
+	}
+}

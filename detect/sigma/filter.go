@@ -51,7 +51,7 @@ func (f *Filter) appliesTo(r *Rule) bool {
 
 // parseFilter reads a filter document.
 func (l *Loader) parseFilter(c *docCtx, doc *yaml.Node) (*Filter, *RuleError, bool) {
-	h, e := c.parseHeader(doc, false)
+	h, e := c.parseHeader(doc)
 	if e != nil {
 		return nil, e, false
 	}

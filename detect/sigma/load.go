@@ -419,7 +419,7 @@ type header struct {
 }
 
 // parseHeader reads the common attributes.
-func (c *docCtx) parseHeader(doc *yaml.Node, needLevel bool) (h header, e *RuleError) {
+func (c *docCtx) parseHeader(doc *yaml.Node) (h header, e *RuleError) {
 	str := func(key string, dst *string) {
 		if e != nil {
 			return
@@ -578,7 +578,7 @@ func (c *docCtx) parseLogsource(n *yaml.Node) (Logsource, *RuleError) {
 
 // parseRule reads and compiles a detection rule.
 func (l *Loader) parseRule(c *docCtx, doc *yaml.Node) (*Rule, *RuleError, bool) {
-	h, e := c.parseHeader(doc, true)
+	h, e := c.parseHeader(doc)
 	if e != nil {
 		return nil, e, false
 	}

@@ -227,15 +227,6 @@ func lowerASCII(s string) string {
 	return s
 }
 
-func hasUpperASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return true
-		}
-	}
-	return false
-}
-
 // matchString tests one value. v is the value as stored; lv is v with
 // ASCII upper case folded (the same string when it has none).
 func (p *pattern) matchString(v, lv string) bool {
