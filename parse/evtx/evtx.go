@@ -42,8 +42,8 @@ const (
 	minRecordSize   = recHeaderSize + 4
 )
 
-// Per-chunk work bounds. A real chunk expands a few thousand nodes
-// (measured on the corpus: at most about 12,000).
+// Per-chunk work bounds. A real chunk expands a few thousand nodes (on the
+// shared corpus: at most 7,689 per chunk and 238 per record).
 const (
 	batchNodes     = 1 << 18 // nodes one library call may expand: bounds memory
 	chunkNodes     = 1 << 20 // nodes a chunk may expand in all: bounds time
