@@ -9,13 +9,17 @@ package yara
 
 import (
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/VirusTotal/gyp"
 	goyara "github.com/hillu/go-yara/v4"
 )
 
@@ -225,4 +229,309 @@ func firstOffs[T any](l []T, off func(T) int64) string {
 		parts = append(parts, fmt.Sprint(off(x)))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// TestOraclePEModule compares the pe module's values, field by field, with
+// what `yara -D` prints for the same file (libyara's own dump of the
+// module). Samples: Go's debug/pe test binaries plus any files or
+// directories listed in $EXHUNT_PE_SAMPLES (colon-separated).
+func TestOraclePEModule(t *testing.T) {
+	yaraBin, err := exec.LookPath("yara")
+	if err != nil {
+		t.Skip("yara CLI not installed")
+	}
+	rule := filepath.Join(t.TempDir(), "pe.yar")
+	if err := os.WriteFile(rule, []byte("import \"pe\"\nrule dump { condition: true }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	add := func(p string) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			return
+		}
+		filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, q)
+			}
+			return nil
+		})
+	}
+	add(filepath.Join(runtime.GOROOT(), "src", "debug", "pe", "testdata"))
+	for _, p := range strings.Split(os.Getenv("EXHUNT_PE_SAMPLES"), ":") {
+		if p != "" {
+			add(p)
+		}
+	}
+	nPE, nFields, nDiffs := 0, 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil || len(data) < 2 || data[0] != 'M' || data[1] != 'Z' {
+			continue
+		}
+		out, err := exec.Command(yaraBin, "-D", rule, f).Output()
+		if err != nil {
+			t.Errorf("yara -D %s: %v", f, err)
+			continue
+		}
+		want := parseYaraDump(string(out))
+		got := map[string]string{}
+		flattenModule("pe", peLoad(data), got)
+		for k, v := range peConstants {
+			got["pe."+k] = fmt.Sprint(v)
+		}
+		nPE++
+		var keys []string
+		for k := range want {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			w := want[k]
+			g, ok := got[k]
+			if !ok {
+				g = "YR_UNDEFINED"
+			}
+			nFields++
+			if g != w {
+				nDiffs++
+				t.Errorf("%s: %s = %s, libyara %s", filepath.Base(f), k, g, w)
+			}
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok && g != "YR_UNDEFINED" {
+				t.Errorf("%s: %s = %s, libyara has no such field", filepath.Base(f), k, g)
+			}
+		}
+	}
+	t.Logf("pe module: %d PE files, %d fields compared, %d differences", nPE, nFields, nDiffs)
+}
+
+// parseYaraDump flattens `yara -D` output to "pe.a.b[1].c" -> value.
+func parseYaraDump(s string) map[string]string {
+	out := map[string]string{}
+	var stack []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		depth := len(line) - len(strings.TrimLeft(line, "\t"))
+		line = strings.TrimLeft(line, "\t")
+		if depth > len(stack) {
+			continue
+		}
+		stack = stack[:depth]
+		name, value, leaf := strings.Cut(line, " = ")
+		path := joinPath(stack, name)
+		if leaf {
+			if stack[0] == "pe" {
+				out[path] = value
+			}
+			continue
+		}
+		stack = append(stack, name)
+	}
+	return out
+}
+
+func joinPath(stack []string, name string) string {
+	var b strings.Builder
+	for i, s := range append(append([]string(nil), stack...), name) {
+		if i > 0 && !strings.HasPrefix(s, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// flattenModule renders our module values the way `yara -D` prints them.
+func flattenModule(path string, v any, out map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if strings.HasPrefix(k, "\x00") {
+				continue
+			}
+			flattenModule(path+"."+k, e, out)
+		}
+	case []any:
+		for i, e := range x {
+			flattenModule(fmt.Sprintf("%s[%d]", path, i), e, out)
+		}
+	case int64:
+		if x == undefinedInt {
+			out[path] = "YR_UNDEFINED"
+		} else {
+			out[path] = fmt.Sprint(x)
+		}
+	case string:
+		var b strings.Builder
+		b.WriteByte('"')
+		for i := 0; i < len(x); i++ {
+			if c := x[i]; c >= 32 && c <= 126 {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		}
+		b.WriteByte('"')
+		out[path] = b.String()
+	}
+}
+
+// peExprs are module expressions whose values TestOraclePEFunctions checks
+// against libyara on every PE sample.
+var peExprs = []string{
+	`pe.imphash()`, `pe.is_dll()`, `pe.is_32bit()`, `pe.is_64bit()`, `pe.calculate_checksum()`,
+	`pe.section_index(".text")`, `pe.section_index(".rsrc")`, `pe.section_index(".data")`,
+	`pe.section_index(pe.entry_point)`, `pe.section_index(1024)`,
+	`pe.exports("DllCanUnloadNow")`, `pe.exports("dllgetclassobject")`, `pe.exports(1)`, `pe.exports(2)`,
+	`pe.exports(/^Dll/)`, `pe.exports(/Service/)`,
+	`pe.imports("kernel32.dll", "GetProcAddress")`, `pe.imports("KERNEL32.DLL", "loadlibrarya")`,
+	`pe.imports("kernel32.dll")`, `pe.imports("msvcrt.dll")`, `pe.imports("ws2_32.dll", 115)`,
+	`pe.imports(/kernel32/i, /^Get/)`, `pe.imports(/.*/, /.*/)`, `pe.imports(/api-ms/, /./)`,
+	`pe.imports(pe.IMPORT_ANY, "kernel32.dll", "LoadLibraryA")`, `pe.imports(pe.IMPORT_DELAYED, /./, /./)`,
+	`pe.imports(pe.IMPORT_DELAYED, "bcrypt.dll")`,
+	`pe.locale(1033)`, `pe.language(9)`, `pe.rva_to_offset(pe.entry_point_raw)`, `pe.rva_to_offset(4096)`,
+	`pe.rich_signature.version(30319)`, `pe.rich_signature.toolid(259)`, `pe.rich_signature.toolid(261, 30319)`,
+	`pe.number_of_signatures`, `pe.signatures[0].serial`, `pe.signatures[0].valid_on(1600000000)`,
+	`pe.version_info["CompanyName"]`, `pe.version_info["FileVersion"]`,
+	`pe.overlay.size`, `pe.sections[0].name`, `pe.number_of_resources`, `pe.entry_point`,
+	`math.entropy(0, filesize)`, `math.mean(0, 4096)`, `math.count(0)`, `hash.md5(0, 1024)`,
+	`entrypoint`,
+}
+
+// TestOraclePEFunctions evaluates peExprs with this engine on each PE
+// sample and asks libyara whether each value is the same.
+func TestOraclePEFunctions(t *testing.T) {
+	var files []string
+	for _, p := range append([]string{filepath.Join(runtime.GOROOT(), "src", "debug", "pe", "testdata")}, strings.Split(os.Getenv("EXHUNT_PE_SAMPLES"), ":")...) {
+		if p == "" {
+			continue
+		}
+		filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, q)
+			}
+			return nil
+		})
+	}
+	nChecks := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil || len(data) < 4 || len(data) > 64<<20 {
+			continue
+		}
+		exprs := peExprs
+		if data[0] != 'M' || data[1] != 'Z' {
+			if string(data[:4]) != "\x7fELF" {
+				continue
+			}
+			exprs = []string{"entrypoint", "pe.is_pe", "pe.number_of_sections", "pe.imphash()"}
+		}
+		var src strings.Builder
+		src.WriteString("import \"pe\"\nimport \"math\"\nimport \"hash\"\n")
+		for i, e := range exprs {
+			v, ok, err := evalExpr(e, data)
+			if err != nil {
+				t.Fatalf("%s: %v", e, err)
+			}
+			if !ok {
+				fmt.Fprintf(&src, "rule e%d { condition: not defined (%s) }\n", i, e)
+				continue
+			}
+			if f, ok := v.(float64); ok {
+				// libm and Go's math differ in the last bits of log2.
+				fmt.Fprintf(&src, "rule e%d { condition: (%s) > %.17g and (%s) < %.17g }\n", i, e, f-1e-9, e, f+1e-9)
+				continue
+			}
+			fmt.Fprintf(&src, "rule e%d { condition: (%s) == %s }\n", i, e, yaraLiteral(v))
+		}
+		yr, err := goyara.Compile(src.String(), nil)
+		if err != nil {
+			t.Fatalf("libyara rejects the check rules: %v\n%s", err, src.String())
+		}
+		var ym goyara.MatchRules
+		if err := yr.ScanMem(data, 0, 0, &ym); err != nil {
+			t.Fatal(err)
+		}
+		matched := map[string]bool{}
+		for _, m := range ym {
+			matched[m.Rule] = true
+		}
+		for i, e := range exprs {
+			nChecks++
+			if !matched[fmt.Sprintf("e%d", i)] {
+				v, ok, _ := evalExpr(e, data)
+				t.Errorf("%s: %s: ours %v (defined %v), libyara differs", filepath.Base(f), e, v, ok)
+			}
+		}
+	}
+	t.Logf("pe functions: %d checks", nChecks)
+}
+
+// evalExpr evaluates one condition expression over data with this engine.
+func evalExpr(src string, data []byte) (any, bool, error) {
+	rs, err := gyp.ParseString("import \"pe\"\nimport \"math\"\nimport \"hash\"\nrule t { condition: " + src + " }")
+	if err != nil {
+		return nil, false, err
+	}
+	c := &compiler{Rules: &Rules{}, idx: newIndexBuilder(), externals: map[string]external{}, slotRegex: map[int32]bool{}, slotByKey: map[string]int32{}}
+	n := 0
+	sc := &cscope{c: c, ns: &namespace{rules: map[string]int32{}, failed: map[string]string{}}, strs: map[string]int32{},
+		vars: map[string]loopVar{}, imported: map[string]bool{"pe": true, "math": true, "hash": true}, nslots: &n}
+	e, err := sc.expr(rs.Rules[0].Condition)
+	if err != nil {
+		return nil, false, err
+	}
+	s := (&Rules{}).NewScanner()
+	ec := &ectx{sc: s, data: data, size: int64(len(data))}
+	switch e.t {
+	case vInt:
+		v, ok := e.i(ec)
+		return v, ok, nil
+	case vFloat:
+		v, ok := e.f(ec)
+		return v, ok, nil
+	case vStr:
+		v, ok := e.s(ec)
+		return v, ok, nil
+	case vBool:
+		v := e.b(ec)
+		return v == tTrue, v != tUndef, nil
+	}
+	return nil, false, fmt.Errorf("%s: type %s", src, e.t)
+}
+
+func yaraLiteral(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return fmt.Sprint(x)
+	case float64:
+		return fmt.Sprintf("%.17g", x)
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case string:
+		var b strings.Builder
+		b.WriteByte('"')
+		for i := 0; i < len(x); i++ {
+			c := x[i]
+			if c >= 32 && c <= 126 && c != '"' && c != '\\' {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	return "?"
 }

@@ -191,10 +191,17 @@ func (m *Machine) Reverse(p *Prog, data []byte, end, lo int, wide bool, fn func(
 	}
 }
 
+// SearchEnd runs p over the first ScanLimit bytes of data as libyara's
+// yr_re_match does, starting a new thread at every position, and returns
+// the position where the last match it reached ended (what yr_re_match
+// returns), or -1 when there is none.
+func (m *Machine) SearchEnd(p *Prog, data []byte) int { return m.search(p, data, false) }
+
 // Search reports whether p matches anywhere in the first ScanLimit bytes
-// of data, as libyara's "matches" operator (a scanning run that starts a
-// new thread at every position, with the lowest priority).
-func (m *Machine) Search(p *Prog, data []byte) bool {
+// of data (YARA's "matches" operator).
+func (m *Machine) Search(p *Prog, data []byte) bool { return m.search(p, data, true) >= 0 }
+
+func (m *Machine) search(p *Prog, data []byte, first bool) int {
 	end := len(data)
 	if end > ScanLimit {
 		end = ScanLimit
@@ -205,16 +212,21 @@ func (m *Machine) Search(p *Prog, data []byte) bool {
 	m.nlist.reset(n)
 	clist, nlist := &m.clist, &m.nlist
 	m.add(p, clist, p.start, 0, &r)
+	last := -1
 	for x := 0; ; x++ {
 		if len(clist.dense) == 0 && (p.Anchored || x >= end) {
-			return false
+			return last
 		}
 		nlist.dense = nlist.dense[:0]
 		canStep := x+1 <= end
 		for _, pc := range clist.dense {
 			in := p.insts[pc]
 			if in.op == iMatch {
-				return true
+				if first {
+					return x
+				}
+				last = x
+				break // lower-priority threads lose
 			}
 			if in.op == iSet && canStep && p.sets[in.x].Has(data[x]) {
 				m.add(p, nlist, pc+1, x+1, &r)
@@ -222,7 +234,7 @@ func (m *Machine) Search(p *Prog, data []byte) bool {
 		}
 		clist, nlist = nlist, clist
 		if x+1 > end {
-			return false
+			return last
 		}
 		if !p.Anchored && x+1 < end {
 			r.origin = x + 1
