@@ -551,9 +551,16 @@ func (l *Loader) compileValue(v *yaml.Node, m mods, keyword bool, field string) 
 			lead, trail = true, true
 		}
 	}
+	// Base64 text is case-significant: its encodings compare as written.
+	cased := m.cased
+	for _, t := range m.transforms {
+		if t == "base64" || t == "base64offset" {
+			cased = true
+		}
+	}
 	out := make([]pattern, 0, len(variants))
 	for _, x := range variants {
-		out = append(out, compileString(x.withWildcards(lead, trail), m.cased)...)
+		out = append(out, compileString(x.withWildcards(lead, trail), cased)...)
 	}
 	return out, nil
 }

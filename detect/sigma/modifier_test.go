@@ -76,6 +76,7 @@ func TestModifiers(t *testing.T) {
 		{"base64offset 0", "    sel:\n        CommandLine|base64offset|contains: 'http://'\n    condition: sel", ev{"CommandLine", b64("http://x")}, true},
 		{"base64offset 1", "    sel:\n        CommandLine|base64offset|contains: 'http://'\n    condition: sel", ev{"CommandLine", b64("ahttp://x")}, true},
 		{"base64offset 2", "    sel:\n        CommandLine|base64offset|contains: 'http://'\n    condition: sel", ev{"CommandLine", b64("abhttp://x")}, true},
+		{"base64 is case-sensitive", "    sel:\n        CommandLine|base64|contains: 'IEX (New'\n    condition: sel", ev{"CommandLine", "x " + strings.ToLower(b64("IEX (New")) + " y"}, false},
 		{"base64offset miss", "    sel:\n        CommandLine|base64offset|contains: 'http://'\n    condition: sel", ev{"CommandLine", b64("ftp://x")}, false},
 		{"wide|base64offset", "    sel:\n        CommandLine|wide|base64offset|contains: 'Invoke-'\n    condition: sel", ev{"CommandLine", "-enc " + wideB64("x;Invoke-Mimikatz")}, true},
 		{"utf16le|base64offset", "    sel:\n        CommandLine|utf16le|base64offset|contains: 'Invoke-'\n    condition: sel", ev{"CommandLine", "-enc " + wideB64("xyInvoke-Mimikatz")}, true},
@@ -217,5 +218,29 @@ func TestMatchFields(t *testing.T) {
 	long := strings.Repeat("é", 600)
 	if b := boundValue(long); len(b) > MaxFieldValue+len("…") || !strings.HasSuffix(b, "…") {
 		t.Errorf("boundValue did not bound: %d bytes", len(b))
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	src := ruleYAML("    sel:\n        Image|endswith: '\\cmd.exe'\n    filter:\n        User|expand: '%admins%'\n    condition: sel and not filter\n")
+	if lr := ParseFile("x.yml", []byte(src)); len(lr.Unsupported) != 1 || !strings.Contains(lr.Unsupported[0].Error(), "x.yml: detection.filter.User|expand: placeholder %admins% has no value") {
+		t.Fatalf("unknown placeholder: %v", lr.Unsupported)
+	}
+	l := Loader{Placeholders: map[string][]string{"admins": {`CONTOSO\adm_*`, "root"}}}
+	lr := l.ParseFile("x.yml", []byte(src))
+	if len(lr.Loaded) != 1 {
+		t.Fatalf("not loaded: %v %v", lr.Invalid, lr.Unsupported)
+	}
+	r := lr.Loaded[0]
+	for user, want := range map[string]bool{`contoso\adm_bob`: false, "ROOT": false, "eve": true} {
+		if got := fires(t, r, sysmon1(t, "Image", `C:\cmd.exe`, "User", user)); got != want {
+			t.Errorf("user %s: fired %v, want %v", user, got, want)
+		}
+	}
+	// An embedded placeholder expands in place.
+	src = ruleYAML("    sel:\n        CommandLine|contains|expand: 'net user %admins% /add'\n    condition: sel\n")
+	r = l.ParseFile("x.yml", []byte(src)).Loaded[0]
+	if !fires(t, r, sysmon1(t, "CommandLine", "net user root /add")) || fires(t, r, sysmon1(t, "CommandLine", "net user eve /add")) {
+		t.Error("embedded placeholder")
 	}
 }
