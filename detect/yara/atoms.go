@@ -63,49 +63,72 @@ func byteScore(c byte) int {
 // stand for several keys.
 func windowQuality(chars []re.ByteSet) int {
 	q := 0
-	var prev int = -1
+	prev := -1
 	repeats := 0
-	for _, s := range chars {
-		members := s.Members()
+	for i := range chars {
 		var folded re.ByteSet
-		worst := 100
-		for _, m := range members {
-			folded.Add(fold[m])
-			if sc := byteScore(m); sc < worst {
-				worst = sc
+		worst, only := 100, -1
+		for w := 0; w < 4; w++ {
+			for bits := chars[i][w]; bits != 0; bits &= bits - 1 {
+				c := byte(w<<6 | trailingZeros(bits))
+				folded.Add(fold[c])
+				if sc := byteScore(c); sc < worst {
+					worst = sc
+				}
+				only = int(fold[c])
 			}
 		}
-		n := folded.Count()
-		if n == 1 {
-			c := int(fold[members[0]])
-			if c == prev {
+		if n := folded.Count(); n == 1 {
+			if only == prev {
 				repeats++
 			}
-			prev = c
+			prev = only
 		} else {
 			prev = -1
 			// Each doubling of the keys costs about a common byte.
 			for k := n; k > 1; k >>= 1 {
 				worst -= 2
 			}
-			if worst < 0 {
-				worst = 0
-			}
+			worst = max(worst, 0)
 		}
 		q += worst
 	}
+	return finishQuality(q, repeats, len(chars))
+}
+
+func finishQuality(q, repeats, n int) int {
 	q -= 3 * repeats
 	// Short atoms hit far more often than their bytes' scores suggest.
-	switch len(chars) {
+	switch n {
 	case 1:
 		q -= 2
 	case 2:
-		q -= 1
+		q--
 	}
-	if q < 0 {
-		q = 0
+	return max(q, 0)
+}
+
+func trailingZeros(x uint64) int {
+	n := 0
+	for x&1 == 0 {
+		x >>= 1
+		n++
 	}
-	return q
+	return n
+}
+
+// literalQuality is windowQuality for plain bytes.
+func literalQuality(b []byte) int {
+	q, repeats, prev := 0, 0, -1
+	for _, c := range b {
+		f := int(fold[c])
+		if f == prev {
+			repeats++
+		}
+		prev = f
+		q += byteScore(c)
+	}
+	return finishQuality(q, repeats, len(b))
 }
 
 func charsQuality(chars []re.ByteSet) int { return windowQuality(chars) }
@@ -122,13 +145,8 @@ func bestLiteralWindow(lit []byte, wide bool) (off, n int) {
 	if wide {
 		step = 2
 	}
-	sets := make([]re.ByteSet, n)
 	for i := 0; i+n <= len(lit); i += step {
-		for j := 0; j < n; j++ {
-			sets[j] = re.ByteSet{}
-			sets[j].Add(lit[i+j])
-		}
-		if q := windowQuality(sets); q > bestQ {
+		if q := literalQuality(lit[i : i+n]); q > bestQ {
 			best, bestQ = i, q
 		}
 	}

@@ -86,8 +86,11 @@ func expansions(chars []ByteSet) int {
 	n := 1
 	for i := range chars {
 		var folded ByteSet
-		for _, c := range chars[i].Members() {
-			folded.Add(lowerTab[c])
+		for w := 0; w < 4; w++ {
+			for bits := chars[i][w]; bits != 0; bits &= bits - 1 {
+				c := w<<6 | tz(bits)
+				folded.Add(lowerTab[c])
+			}
 		}
 		n *= folded.Count()
 		if n > MaxExpansions {
@@ -205,4 +208,13 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 		return candidate{}, false
 	}
 	return *best, true
+}
+
+func tz(x uint64) int {
+	n := 0
+	for x&1 == 0 {
+		x >>= 1
+		n++
+	}
+	return n
 }
