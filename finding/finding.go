@@ -183,6 +183,11 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 func (f Finding) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%s", f.ID, f.Host, f.Evidence.Path, f.Evidence.Line, f.Evidence.Fields["chain_key"])
+	if f.Evidence.Record != 0 {
+		// Windows events: .evtx records share line 0. Written only when set,
+		// so that log-line fingerprints stay what they were.
+		fmt.Fprintf(h, "\x00r%d", f.Evidence.Record)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // CSVHeader is the column list of the CSV format (stable; docs/schema.md).
-var CSVHeader = []string{"time", "host", "severity", "stage", "id", "title", "campaign", "cves", "techniques", "path", "line", "source", "client_ip", "user_agent", "excerpt", "fingerprint"}
+var CSVHeader = []string{"time", "host", "severity", "stage", "id", "title", "campaign", "cves", "techniques", "path", "line", "source", "client_ip", "user_agent", "excerpt", "fingerprint", "record"}
 
 // CSV writes one row per finding. Lists are joined with ';'. Cells that a
 // spreadsheet would run as a formula are prefixed with a quote, because
@@ -30,7 +30,7 @@ func CSV(w io.Writer, doc *finding.Document, _ Options) error {
 			t, f.Host, f.Severity.String(), f.Stage.String(), f.ID, f.Title, f.Campaign,
 			strings.Join(f.CVEs, ";"), strings.Join(f.Techniques, ";"),
 			f.Evidence.Path, strconv.FormatInt(f.Evidence.Line, 10), f.Evidence.Source,
-			f.Evidence.Fields["client_ip"], f.Evidence.Fields["user_agent"], f.Evidence.Excerpt, f.Fingerprint(),
+			f.Evidence.Fields["client_ip"], f.Evidence.Fields["user_agent"], f.Evidence.Excerpt, f.Fingerprint(), record(f.Evidence.Record),
 		}
 		for i, c := range row {
 			row[i] = defuse(c)
@@ -48,4 +48,11 @@ func defuse(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+func record(r uint64) string {
+	if r == 0 {
+		return ""
+	}
+	return strconv.FormatUint(r, 10)
 }

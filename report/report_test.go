@@ -30,14 +30,16 @@ func sampleDoc() *finding.Document {
 		Finished:      time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
 		Roots:         []string{"samples/compromised"},
 		Hosts: []finding.HostSummary{{
-			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 2,
-			Stages:     map[finding.Stage]int{finding.StageWrite: 1, finding.StageRecon: 1},
-			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1},
+			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 3,
+			Stages:     map[finding.Stage]int{finding.StageWrite: 1, finding.StageRecon: 1, finding.StageCleanup: 1},
+			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1, finding.High: 1},
 		}},
 		Inventory: []finding.Inventory{{Host: "ex01", Family: "httpproxy", Title: "Exchange HttpProxy logs", Files: 3, Bytes: 123456, Records: 900, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour)}},
 		Findings: []finding.Finding{
 			{Advisory: scan, Time: t0.Add(-time.Minute), Host: "ex01", Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 6, Source: "httpproxy", Excerpt: "2021-02-27T19:52:36Z,...,ServerInfo~localhost/ecp/default.flt?", Fields: map[string]string{"client_ip": "198.51.100.7"}}},
 			{Advisory: adv, Time: t0, Host: "ex01", Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Ecp/HttpProxy_2021022719-1.LOG", Line: 12, Source: "httpproxy", Excerpt: "=cmd|' /C calc'!A0 \x1b[31mred", Fields: map[string]string{"client_ip": "167.99.168.251", "user_agent": "python-requests/2.25.1", "anchor_mailbox": "ServerInfo~a]@ex01:444/ecp/DDI/DDIService.svc/GetObject?schema=OABVirtualDirectory#"}}},
+			{Advisory: finding.Advisory{ID: "EXH-EV-23", Title: "Security event log cleared", Severity: finding.High, Stage: finding.StageCleanup, Techniques: []string{"T1070.001"}, Rule: "0c2d3c1b-5f5e-4d1e-9a52-1c7a1f4b8d01", RuleFile: "pack:rules/ev23_security_log_cleared.yml"},
+				Time: t0.Add(time.Hour), Host: "ex01", Evidence: finding.Evidence{Path: "C/Windows/System32/winevt/Logs/Security.evtx", Record: 4711, Source: "evtx", Excerpt: "Channel=Security Provider=Microsoft-Windows-Eventlog EventID=1102 Computer=EX01.contoso.com SubjectUserName=EX01$", Fields: map[string]string{"channel": "Security", "event_id": "1102"}}},
 		},
 		Errors: []finding.FileError{{Path: "C/inetpub/logs/LogFiles/W3SVC1/u_ex210227.log", Message: "not a text log (binary content)"}},
 	}
@@ -61,8 +63,8 @@ func TestJSONRequiredFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 lines, got %d", len(lines))
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %d", len(lines))
 	}
 	for _, l := range lines {
 		var m map[string]any
@@ -95,11 +97,14 @@ func TestCSVDefusesFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || len(rows[0]) != len(CSVHeader) {
+	if len(rows) != 4 || len(rows[0]) != len(CSVHeader) {
 		t.Fatalf("got %d rows", len(rows))
 	}
 	if ex := rows[2][14]; !strings.HasPrefix(ex, "'=") {
 		t.Errorf("formula not defused: %q", ex)
+	}
+	if rec := rows[3][len(CSVHeader)-1]; rec != "4711" {
+		t.Errorf("record column = %q, want 4711", rec)
 	}
 }
 

@@ -169,10 +169,7 @@ func writeFinding(w io.Writer, p palette, f finding.Finding) {
 	if !f.Time.IsZero() {
 		when = f.Time.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	loc := f.Evidence.Path
-	if f.Evidence.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", loc, f.Evidence.Line)
-	}
+	loc := evidenceLoc(f.Evidence)
 	fmt.Fprintf(w, "           %s  %s  %s\n", when, f.Host, p.c("4", loc))
 	var kv []string
 	for _, k := range sortedKeys(f.Evidence.Fields) {
@@ -189,7 +186,7 @@ func writeFinding(w io.Writer, p palette, f finding.Finding) {
 			fmt.Fprintf(w, "           … %d more related row(s)\n", len(f.Related)-i)
 			break
 		}
-		fmt.Fprintf(w, "           - %s:%d\n", r.Path, r.Line)
+		fmt.Fprintf(w, "           - %s\n", evidenceLoc(r))
 	}
 	if f.Evidence.Excerpt != "" {
 		fmt.Fprintf(w, "           %s\n", p.c("2", "> "+clip(f.Evidence.Excerpt, excerptWidth)))
@@ -262,4 +259,21 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/(k*k))
 	}
 	return fmt.Sprintf("%.2f GB", float64(n)/(k*k*k))
+}
+
+// evidenceLoc is "path:line" for log lines, "path record N" for .evtx
+// records and "path:line (record N)" for exported event lines.
+func evidenceLoc(e finding.Evidence) string {
+	loc := e.Path
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", loc, e.Line)
+	}
+	if e.Record > 0 {
+		if e.Line > 0 {
+			loc = fmt.Sprintf("%s (record %d)", loc, e.Record)
+		} else {
+			loc = fmt.Sprintf("%s record %d", loc, e.Record)
+		}
+	}
+	return loc
 }

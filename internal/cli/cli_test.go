@@ -92,11 +92,11 @@ func TestCompromisedSampleJSON(t *testing.T) {
 		if f.Evidence.Path == "" || strings.Contains(f.Evidence.Path, `\`) || strings.HasPrefix(f.Evidence.Path, "/") {
 			t.Errorf("%s: evidence path %q not relative with forward slashes", f.ID, f.Evidence.Path)
 		}
-		if f.Evidence.Line < 1 {
-			t.Errorf("%s: no line", f.ID)
+		if f.Evidence.Line < 1 && f.Evidence.Record < 1 {
+			t.Errorf("%s: neither a line nor a record number", f.ID)
 		}
 	}
-	for _, s := range []finding.Stage{finding.StageRecon, finding.StageExploit, finding.StageWrite, finding.StageExecution} {
+	for _, s := range []finding.Stage{finding.StageRecon, finding.StageExploit, finding.StageWrite, finding.StageExecution, finding.StageCredential, finding.StageCleanup} {
 		if !stages[s] {
 			t.Errorf("stage %s not found in the compromised sample", s)
 		}
