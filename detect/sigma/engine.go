@@ -25,15 +25,15 @@ type Engine struct {
 
 // Stats describes the index, for reports and benchmarks.
 type Stats struct {
-	Rules       int // rules given
-	Routed      int // rules with at least one route
-	NoEvidence  int // rules routed nowhere
-	Buckets     int // index buckets (one keyword filter each)
-	Needles     int // distinct needles over all buckets
-	AlwaysEval  int // (rule, bucket) pairs without needles
-	Placements  int // (rule, bucket) pairs
-	Correlation int
-	Filters     int
+	Rules        int // rules given
+	Routed       int // rules with at least one route
+	NoEvidence   int // rules routed nowhere
+	Buckets      int // index buckets (one keyword filter each)
+	Needles      int // needles, summed over buckets
+	AlwaysEval   int // (rule, bucket) pairs without needles
+	Placements   int // (rule, bucket) pairs
+	Correlations int
+	Filters      int
 }
 
 type famIndex struct {
@@ -70,7 +70,7 @@ type entry struct {
 func NewEngine(rules []*Rule, filters []*Filter, correlations []*Correlation) (*Engine, error) {
 	e := &Engine{rules: rules, corrs: correlations}
 	e.stats.Rules = len(rules)
-	e.stats.Correlation = len(correlations)
+	e.stats.Correlations = len(correlations)
 	e.stats.Filters = len(filters)
 	idx := map[*Rule]int{}
 	for i, r := range rules {
