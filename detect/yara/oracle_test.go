@@ -535,3 +535,53 @@ func yaraLiteral(v any) string {
 	}
 	return "?"
 }
+
+// TestOracleTable runs the hand-written table cases through libyara: the
+// expectations in engine_test.go must be libyara's.
+func TestOracleTable(t *testing.T) {
+	for _, c := range append(append([]scanCase(nil), stringCases...), conditionCases...) {
+		comp, err := goyara.NewCompiler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range defaultExternals {
+			comp.DefineVariable(name, "")
+		}
+		if err := comp.AddString(c.src, "case.yar"); err != nil {
+			t.Errorf("%s: libyara rejects the rule: %v", c.name, err)
+			continue
+		}
+		rules, err := comp.GetRules()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, _ := goyara.NewScanner(rules)
+		for k, v := range c.vars {
+			sc.DefineVariable(k, v)
+		}
+		var ym goyara.MatchRules
+		if err := sc.SetCallback(&ym).ScanMem([]byte(c.data)); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		var got []string
+		offs := map[string][]int64{}
+		for _, m := range ym {
+			got = append(got, m.Rule)
+			if m.Rule == "t" {
+				for _, s := range m.Strings {
+					offs[s.Name] = append(offs[s.Name], int64(s.Offset))
+				}
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: libyara matches %v, the table says %v", c.name, got, c.want)
+		}
+		for id, want := range c.offsets {
+			if fmt.Sprint(offs[id]) != fmt.Sprint(want) {
+				t.Errorf("%s: libyara reports %s at %v, the table says %v", c.name, id, offs[id], want)
+			}
+		}
+	}
+}
