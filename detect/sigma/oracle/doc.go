@@ -18,7 +18,7 @@
 //   - (rule, event) pairs where sigma-go's reading of an absent field as
 //     the string "<nil>" cannot change the answer.
 //
-// sigma-go's evaluator package cannot be built in this module (its
-// dependencies have no go.sum entries), so its search evaluator is copied
-// into sigmago_test.go; its parser and comparators are used as they are.
+// sigma-go is used as published (parser, evaluator and comparators, with
+// identity field mappings so that a repeated field is read as its list of
+// values); nothing of it is copied.
 package oracle

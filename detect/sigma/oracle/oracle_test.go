@@ -16,6 +16,7 @@ import (
 	"time"
 
 	sigmago "github.com/bradleyjkemp/sigma-go"
+	"github.com/bradleyjkemp/sigma-go/evaluator"
 	"github.com/bradleyjkemp/sigma-go/evaluator/modifiers"
 
 	"github.com/exhunt/exhunt/detect/sigma"
@@ -393,7 +394,7 @@ func (x *routeIndex) routes(ev *oevent, rule int) bool {
 // oracleRule is a rule as sigma-go parsed it, when sigma-go can evaluate
 // it with Sigma's meaning.
 type oracleRule struct {
-	eval   *sgEvaluator
+	eval   *evaluator.RuleEvaluator
 	fields []string // field names the detection reads
 	// nilFields: fields some value of which sigma-go matches when the field
 	// is absent (it compares a missing field as the string "<nil>").
@@ -434,13 +435,13 @@ func newOracleRule(r *sigma.Rule, data []byte) (*oracleRule, string) {
 				if len(mods) > 0 && mods[len(mods)-1] == "all" {
 					mods = mods[:len(mods)-1]
 				}
-				cmp, err := modifiers.GetComparator(fm.Field, sgComparators, mods...)
+				cmp, err := modifiers.GetComparator(fm.Field, modifiers.Comparators, mods...)
 				if err != nil {
 					return nil, "modifier " + unknownModifier(fm.Modifiers) + " (sigma-go lacks it)"
 				}
 				// Which comparator: the last modifier, if it is one.
 				kind := ""
-				if len(mods) > 0 && sgComparators[mods[len(mods)-1]] != nil {
+				if len(mods) > 0 && modifiers.Comparators[mods[len(mods)-1]] != nil {
 					kind = mods[len(mods)-1]
 				}
 				for _, v := range fm.Values {
@@ -498,15 +499,14 @@ func newOracleRule(r *sigma.Rule, data []byte) (*oracleRule, string) {
 	for _, f := range or.fields {
 		fm[f] = []string{f}
 	}
-	or.eval = &sgEvaluator{
-		Rule:          sr,
-		fieldmappings: fm,
-		comparators:   sgComparators,
-		// A %name% value is a placeholder only with the expand modifier
-		// (which sigma-go lacks, so such rules are excluded above); without
-		// it the value is literal, which this expander returns.
-		expandPlaceholder: func(_ context.Context, v string) ([]string, error) { return []string{v}, nil },
+	cfg := sigmago.Config{FieldMappings: map[string]sigmago.FieldMapping{}}
+	for f, names := range fm {
+		cfg.FieldMappings[f] = sigmago.FieldMapping{TargetNames: names}
 	}
+	// A %name% value is a placeholder only with the expand modifier (which
+	// sigma-go lacks, so such rules are excluded above); without it the
+	// value is literal, which this expander returns.
+	or.eval = evaluator.ForRule(sr, evaluator.WithConfig(cfg), evaluator.WithPlaceholderExpander(func(_ context.Context, v string) ([]string, error) { return []string{v}, nil }))
 	return or, ""
 }
 
@@ -558,7 +558,8 @@ func (or *oracleRule) matches(ev *oevent) (m bool, err error) {
 			m, err = false, fmt.Errorf("panic: %v", v)
 		}
 	}()
-	return or.eval.sgMatches(context.Background(), ev.fields)
+	r, err := or.eval.Matches(context.Background(), ev.fields)
+	return r.Match, err
 }
 
 // nilArtefact reports whether sigma-go would compare a field the event
