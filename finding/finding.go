@@ -136,9 +136,15 @@ type Advisory struct {
 
 // Evidence points a person at the line that caused the finding.
 type Evidence struct {
-	Path    string            `json:"path"`             // relative to the hunted PATH, forward slashes
-	Line    int64             `json:"line"`             // 1-based physical line, header lines counted; 0 for whole-file evidence and .evtx records
-	Record  uint64            `json:"record,omitempty"` // Windows EventRecordID
+	Path   string `json:"path"`             // relative to the hunted PATH, forward slashes
+	Line   int64  `json:"line"`             // 1-based physical line, header lines counted; 0 for whole-file evidence and .evtx records
+	Record uint64 `json:"record,omitempty"` // Windows EventRecordID
+	// File evidence (web shells, dumps, dropped tools): the file's hash,
+	// size and modification time, so that a finding can be checked against
+	// the disk or an IOC feed.
+	SHA256  string            `json:"sha256,omitempty"`
+	Size    int64             `json:"size,omitempty"`
+	ModTime time.Time         `json:"mtime,omitzero"`
 	Source  string            `json:"source,omitempty"` // log family
 	Excerpt string            `json:"excerpt"`
 	Fields  map[string]string `json:"fields,omitempty"` // the fields that matched, and context (client_ip, user_agent…)
