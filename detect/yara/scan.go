@@ -159,23 +159,26 @@ func (s *Scanner) setVars(vars Vars) error {
 		if !ok {
 			continue
 		}
+		var val any
+		var t vtype
 		switch x := v.(type) {
 		case string:
-			if e.t != vStr {
-				return fmt.Errorf("yara: external %s must be a %s", k, e.t)
-			}
-			s.ec.vars[e.slot] = x
+			val, t = x, vStr
 		case int:
-			s.ec.vars[e.slot] = int64(x)
+			val, t = int64(x), vInt
 		case int64:
-			s.ec.vars[e.slot] = x
+			val, t = x, vInt
 		case float64:
-			s.ec.vars[e.slot] = x
+			val, t = x, vFloat
 		case bool:
-			s.ec.vars[e.slot] = x
+			val, t = x, vBool
 		default:
 			return fmt.Errorf("yara: external %s of type %T", k, v)
 		}
+		if t != e.t {
+			return fmt.Errorf("yara: external %s must be a %s, not a %s", k, e.t, t)
+		}
+		s.ec.vars[e.slot] = val
 	}
 	return nil
 }
