@@ -193,7 +193,8 @@ func TestParseSamplesErrors(t *testing.T) {
 		"- {match: true, source: ecp-server, event: {a: b}}": "not supported",
 		"- {match: true, source: nope, event: {a: b}}":       "unknown source",
 		"- {match: maybe, event: {a: b}}":                    "match: want true or false",
-		"- {match: true, event: {a: [b]}}":                   "a: want a value",
+		"- {match: true, event: {a: [[b]]}}":                 "a: want a value or a list of values",
+		"- {match: true, event: {a: []}}":                    "a: empty list",
 		"- {match: true, colour: red, event: {a: b}}":        "unknown key",
 		"match: true": "want a list",
 		"- {match: true, event: {EventID: four, a: b}}":          "",
@@ -321,5 +322,20 @@ func TestConcurrentScanners(t *testing.T) {
 		if n := <-got; n != want {
 			t.Errorf("goroutine counted %d hits, want %d", n, want)
 		}
+	}
+}
+
+// A list in a sample is a repeated field, as unnamed EventData values are.
+func TestSampleListIsRepeatedField(t *testing.T) {
+	ss, err := ParseSamples([]byte("- {match: true, event: {Channel: Application, Data: [one, two]}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := SampleEvent(ss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.Win.All("Data", nil); len(got) != 2 || got[0] != "one" || got[1] != "two" {
+		t.Errorf("Data = %q, want [one two]", got)
 	}
 }

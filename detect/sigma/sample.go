@@ -155,14 +155,29 @@ func sampleKVs(c *docCtx, n *yaml.Node) ([]event.KV, error) {
 		if err != nil {
 			return nil, err
 		}
-		if v.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("%s: want a value, got a %s", n.Content[i].Value, kindName(v))
+		key := n.Content[i].Value
+		items := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			// A list is a repeated field: unnamed EventData <Data> values.
+			items = v.Content
+			if len(items) == 0 {
+				return nil, fmt.Errorf("%s: empty list", key)
+			}
 		}
-		val := v.Value
-		if v.Tag == "!!null" {
-			val = ""
+		for _, it := range items {
+			it, err := c.deref(it)
+			if err != nil {
+				return nil, err
+			}
+			if it.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%s: want a value or a list of values, got a %s", key, kindName(it))
+			}
+			val := it.Value
+			if it.Tag == "!!null" {
+				val = ""
+			}
+			out = append(out, event.KV{Key: key, Value: val})
 		}
-		out = append(out, event.KV{Key: n.Content[i].Value, Value: val})
 	}
 	return out, nil
 }
