@@ -2,10 +2,13 @@ package sigma
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/exhunt/exhunt/detect"
 	"github.com/exhunt/exhunt/event"
@@ -21,6 +24,16 @@ type Engine struct {
 	fams   [numFamilies]*famIndex
 	maxPos int // largest bucket, for scanner scratch
 	stats  Stats
+
+	// cnf memoises needleCNF per rule and field mapping while building: a
+	// rule of an unspecific logsource lands in hundreds of buckets, and the
+	// analysis was most of the load time.
+	cnf map[cnfKey][]nset
+}
+
+type cnfKey struct {
+	ri  int
+	ctx *fieldCtx
 }
 
 // Stats describes the index, for reports and benchmarks.
@@ -149,6 +162,7 @@ type placement struct {
 }
 
 func (e *Engine) build() error {
+	defer func() { e.cnf = nil }()
 	var ps []placement
 	for i, r := range e.rules {
 		if len(r.routes) == 0 {
@@ -186,6 +200,7 @@ func (e *Engine) build() error {
 			}
 		}
 	}
+	e.precomputeCNF(ps)
 	// Windows: per channel and EventID, the merged rule lists.
 	specific := map[string]map[uint32][]entry{}
 	chAny := map[string][]entry{}
@@ -276,6 +291,55 @@ func (e *Engine) build() error {
 	return nil
 }
 
+// precomputeCNF runs the needle analysis of every (rule, mapping) once,
+// spread over the cores: it is quadratic in a selection's value count
+// (subsumption between needles), and rules with long value lists made it
+// most of the load time of the SigmaHQ set.
+func (e *Engine) precomputeCNF(ps []placement) {
+	seen := map[cnfKey]bool{}
+	var keys []cnfKey
+	for _, p := range ps {
+		k := cnfKey{p.entry.ri, p.entry.ctx}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	res := make([][]nset, len(keys))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(keys) {
+					return
+				}
+				res[i] = safeCNF(e.rules[keys[i].ri], keys[i].ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	e.cnf = make(map[cnfKey][]nset, len(keys))
+	for i, k := range keys {
+		e.cnf[k] = res[i]
+	}
+}
+
+// safeCNF is needleCNF in a worker goroutine, where a panic would take
+// the process down: a rule whose analysis fails gets no needles and is
+// evaluated on every event of its buckets, which is slower but still right.
+func safeCNF(r *Rule, ctx *fieldCtx) (out []nset) {
+	defer func() {
+		if recover() != nil {
+			out = nil
+		}
+	}()
+	return needleCNF(r.det.root, ctx)
+}
+
 // newBucket sorts entries into rule order and builds the keyword filter.
 func (e *Engine) newBucket(ents []entry) (*bucket, error) {
 	sort.SliceStable(ents, func(i, j int) bool { return ents[i].ri < ents[j].ri })
@@ -295,7 +359,15 @@ func (e *Engine) newBucket(ents []entry) (*bucket, error) {
 	var pats []string
 	b.full = make([]uint8, len(ents))
 	for pos, ent := range ents {
-		clauses := needleCNF(ent.rule.det.root, ent.ctx)
+		k := cnfKey{ent.ri, ent.ctx}
+		clauses, ok := e.cnf[k]
+		if !ok {
+			clauses = needleCNF(ent.rule.det.root, ent.ctx)
+			if e.cnf == nil {
+				e.cnf = map[cnfKey][]nset{}
+			}
+			e.cnf[k] = clauses
+		}
 		if len(clauses) == 0 {
 			b.always = append(b.always, int32(pos))
 			e.stats.AlwaysEval++

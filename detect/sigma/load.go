@@ -7,8 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 
@@ -67,6 +70,7 @@ func ParseFile(path string, data []byte) LoadReport {
 // lexical order, then resolves the references of correlations and filters.
 func (l *Loader) Load(fsys fs.FS, root string) LoadReport {
 	var lr LoadReport
+	var files []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			lr.Invalid = append(lr.Invalid, RuleError{Path: p, Reason: err.Error()})
@@ -88,16 +92,40 @@ func (l *Loader) Load(fsys fs.FS, root string) LoadReport {
 			lr.Invalid = append(lr.Invalid, RuleError{Path: p, Reason: fmt.Sprintf("file is %d bytes, over the %d-byte limit", info.Size(), MaxFileSize)})
 			return nil
 		}
-		data, err := readBounded(fsys, p)
-		if err != nil {
-			lr.Invalid = append(lr.Invalid, RuleError{Path: p, Reason: err.Error()})
-			return nil
-		}
-		lr.merge(l.parseFile(p, data))
+		files = append(files, p)
 		return nil
 	})
 	if err != nil {
 		lr.Invalid = append(lr.Invalid, RuleError{Path: root, Reason: err.Error()})
+	}
+	// Decoding and compiling is CPU-bound and independent per file (about
+	// 0.3 ms a rule): spread it over the cores, then merge in walk order so
+	// that the result does not depend on scheduling.
+	out := make([]LoadReport, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				data, err := readBounded(fsys, files[i])
+				if err != nil {
+					out[i] = LoadReport{Invalid: []RuleError{{Path: files[i], Reason: err.Error()}}}
+					continue
+				}
+				out[i] = l.parseFile(files[i], data) // recovers its own panics
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range out {
+		lr.merge(r)
 	}
 	lr.link()
 	return lr
