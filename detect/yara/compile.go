@@ -39,6 +39,10 @@ type rule struct {
 	global  bool
 	strs    []int32
 	cond    func(*ectx) tri
+	// needsMatch is set when the condition can only be true if one of
+	// the rule's strings matched (libyara's "required strings"): a scan
+	// where none did skips the evaluation.
+	needsMatch bool
 }
 
 // slotInfo describes one match list: a string's, or a chain piece's.
@@ -331,6 +335,7 @@ func (c *compiler) compileRule(r *ast.Rule, ns *namespace, nsIdx int32, imported
 		return err
 	}
 	ru.cond = cond
+	ru.needsMatch = requiresMatch(r.Condition)
 	if nslots > c.maxLoops {
 		c.maxLoops = nslots
 	}
@@ -375,6 +380,59 @@ func isPrivate(s ast.String) bool {
 		return v.Private
 	case *ast.RegexpString:
 		return v.Private
+	}
+	return false
+}
+
+// requiresMatch reports whether a condition can only be true when at
+// least one string of the rule matched. It errs towards false.
+func requiresMatch(n ast.Node) bool {
+	switch v := n.(type) {
+	case *ast.Group:
+		return requiresMatch(v.Expression)
+	case *ast.StringIdentifier:
+		return v.Identifier != ""
+	case *ast.Operation:
+		switch v.Operator {
+		case ast.OpAnd:
+			for _, o := range v.Operands {
+				if requiresMatch(o) {
+					return true
+				}
+			}
+			return false
+		case ast.OpOr:
+			for _, o := range v.Operands {
+				if !requiresMatch(o) {
+					return false
+				}
+			}
+			return len(v.Operands) > 0
+		case ast.OpGreaterThan, ast.OpGreaterOrEqual:
+			// #a > 0, #a >= 1
+			cnt, ok := v.Operands[0].(*ast.StringCount)
+			lit, ok2 := v.Operands[1].(*ast.LiteralInteger)
+			if !ok || !ok2 || cnt.Identifier == "" {
+				return false
+			}
+			if v.Operator == ast.OpGreaterThan {
+				return lit.Value >= 0
+			}
+			return lit.Value >= 1
+		}
+	case *ast.Of:
+		if v.Strings == nil {
+			return false
+		}
+		switch q := v.Quantifier.(type) {
+		case ast.Keyword:
+			return q == ast.KeywordAny || q == ast.KeywordAll
+		case *ast.LiteralInteger:
+			return q.Value >= 1
+		case *ast.Percentage:
+			lit, ok := q.Expression.(*ast.LiteralInteger)
+			return ok && lit.Value >= 1
+		}
 	}
 	return false
 }

@@ -575,6 +575,9 @@ func (s *Scanner) evaluate(data []byte, size int64) ([]Match, error) {
 }
 
 func (s *Scanner) evalRule(r *rule) (res tri, err error) {
+	if r.needsMatch && !s.anyMatch(r) {
+		return tFalse, nil
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = tFalse, fmt.Errorf("yara: rule %s:%s: internal error: %v", s.r.nsName[r.ns], r.name, p)
@@ -583,6 +586,16 @@ func (s *Scanner) evalRule(r *rule) (res tri, err error) {
 	s.ec.anon = s.ec.anon[:0]
 	s.ec.steps = 0
 	return r.cond(&s.ec), nil
+}
+
+// anyMatch reports whether one of the rule's strings matched.
+func (s *Scanner) anyMatch(r *rule) bool {
+	for _, si := range r.strs {
+		if l := &s.lists[s.r.strs[si].slot]; l.gen == s.gen && l.count > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Scanner) matchOf(r *rule) Match {
