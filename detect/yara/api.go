@@ -38,7 +38,7 @@ type RuleStatus struct {
 	Reason string
 }
 
-// Unsupported lists "file: rule: reason" for every rule that did not load,
+// UnsupportedList lists "file: rule: reason" for every rule that did not load,
 // and "file: error" for files that did not parse.
 func (r Report) UnsupportedList() []string {
 	var out []string

@@ -165,3 +165,30 @@ func TestCompileHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentScanners shares one Rules between goroutines, each with
+// its own Scanner (run with -race).
+func TestConcurrentScanners(t *testing.T) {
+	rules, _ := Compile([]Source{{Name: "h", Data: []byte(hostileRules)}})
+	done := make(chan []string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			sc := rules.NewScanner()
+			var names []string
+			for i := 0; i < 50; i++ {
+				ms, _ := sc.Scan([]byte("MZ <%@ Page eval( AAAA"), nil)
+				names = names[:0]
+				for _, m := range ms {
+					names = append(names, m.Rule)
+				}
+			}
+			done <- names
+		}()
+	}
+	first := strings.Join(<-done, ",")
+	for g := 1; g < 4; g++ {
+		if got := strings.Join(<-done, ","); got != first {
+			t.Errorf("goroutines disagree: %s vs %s", got, first)
+		}
+	}
+}

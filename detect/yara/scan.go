@@ -189,6 +189,9 @@ func (s *Scanner) list(slot int32) *matchList {
 	if l.gen != s.gen {
 		l.gen = s.gen
 		l.count = 0
+		if cap(l.ms) > 1<<16 {
+			l.ms = nil // do not keep a pathological file's matches around
+		}
 		l.ms = l.ms[:0]
 		s.touched = append(s.touched, slot)
 	}
