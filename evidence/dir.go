@@ -20,14 +20,23 @@ type target struct {
 	dir   string                // path as found (absolute)
 	real  string                // dir with symlinks resolved: what is walked
 	prune func(rel string) bool // rel to the root, lower case, forward slashes; nil prunes nothing
+	logs  bool                  // list log candidates (by name)
+	files bool                  // list file candidates (Config.Files)
+	// scoped: within this target, folders that look like a system drive
+	// or an Exchange install are scanned for files only in their places
+	// (a plain walk of a copied tree); a targeted target is in scope
+	// already.
+	scoped bool
 }
 
 // cand is a file found by the walk, not yet sniffed.
 type cand struct {
-	path string // Item.Path
-	file string // OS path to open
-	disp string // path given to fail
-	rule string // path the path rules look at
+	path    string // Item.Path
+	file    string // OS path to open
+	disp    string // path given to fail
+	rule    string // path the path rules look at
+	log    bool   // a log candidate: sniffed and classified
+	asFile bool   // a file candidate: yielded as a file item when it is not a log
 }
 
 func (w *walker) dirRoot(root, abs string) error {
@@ -39,17 +48,26 @@ func (w *walker) dirRoot(root, abs string) error {
 	live := isLiveRoot(abs)
 	sys := isSystemRoot(real)
 	host := w.hostFor(abs, live && sys)
+	files := w.cfg.Files
 	var targets []target
 	switch {
 	case !sys:
 		w.log.Debug("evidence: walking tree", "root", root)
-		targets = []target{{dir: real, real: real}}
+		targets = []target{{dir: real, real: real, logs: true, files: files, scoped: !w.cfg.Full}}
 	case w.cfg.Full:
 		w.log.Info("evidence: system root, full walk", "root", root, "live", live)
-		targets = append([]target{{dir: real, real: real, prune: pruneWinSxS}}, w.systemTargets(root, real, live)...)
+		sysT, installs := w.systemTargets(root, real, live)
+		targets = append([]target{{dir: real, real: real, prune: pruneWinSxS, logs: true, files: files}}, sysT...)
+		if files {
+			targets = append(targets, w.fileTargets(real, installs)...)
+		}
 	default:
 		w.log.Info("evidence: system root, targeted walk", "root", root, "live", live)
-		targets = w.systemTargets(root, real, live)
+		sysT, installs := w.systemTargets(root, real, live)
+		targets = sysT
+		if files {
+			targets = append(targets, w.fileTargets(real, installs)...)
+		}
 	}
 	cands, err := w.collect(root, abs, real, targets)
 	if err != nil {
@@ -60,26 +78,30 @@ func (w *walker) dirRoot(root, abs string) error {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		head, fi, err := readHead(c.file)
-		if err != nil {
-			w.fail(c.disp, err)
-			continue
+		var it Item
+		if c.log {
+			head, fi, err := readHead(c.file)
+			if err != nil {
+				w.fail(c.disp, err)
+				continue
+			}
+			fam := classify(c.rule, head)
+			if fam != event.Unknown {
+				it = Item{Root: root, Path: c.path, Size: fi.Size(), ModTime: fi.ModTime(), Family: fam, Host: host, Open: fileOpener(c.file)}
+			} else if !c.asFile {
+				w.log.Debug("evidence: not a log", "path", c.disp)
+				continue
+			}
 		}
-		fam := classify(c.rule, head)
-		if fam == event.Unknown {
-			w.log.Debug("evidence: not a log", "path", c.disp)
-			continue
+		if it.Open == nil {
+			fi, err := os.Stat(c.file)
+			if err != nil {
+				w.fail(c.disp, err)
+				continue
+			}
+			it = Item{Root: root, Path: c.path, Size: fi.Size(), ModTime: fi.ModTime(), Host: host, Kind: KindFile, Place: placeFor(c.path, c.rule), Open: fileOpener(c.file)}
 		}
-		err = w.yield(Item{
-			Root:    root,
-			Path:    c.path,
-			Size:    fi.Size(),
-			ModTime: fi.ModTime(),
-			Family:  fam,
-			Host:    host,
-			Open:    fileOpener(c.file),
-		})
-		if err != nil {
+		if err := w.yield(it); err != nil {
 			return err
 		}
 	}
@@ -131,7 +153,7 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 	for _, t := range targets {
 		nested := false
 		for _, k := range kept {
-			if _, in := within(k.real, t.real); in {
+			if covers(real, k, t) {
 				nested = true
 				break
 			}
@@ -142,10 +164,14 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 	}
 
 	var out []cand
+	seen := map[string]int{} // file -> index in out: overlapping targets list a file once
 	for _, t := range kept {
 		inRel, inRoot := within(real, t.real)
 		w.log.Debug("evidence: walking", "dir", t.dir)
 		depth0 := strings.Count(t.real, string(filepath.Separator))
+		// Folders of a scoped walk that look like a system drive or an
+		// Exchange install: files below them are scanned in their places only.
+		var narrowed []string
 		err := filepath.WalkDir(t.real, func(p string, d fs.DirEntry, err error) error {
 			if cerr := w.ctx.Err(); cerr != nil {
 				return cerr
@@ -165,6 +191,13 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 				w.fail(c.disp, err)
 				return nil
 			}
+			if w.ex.excluded(p) {
+				w.log.Debug("evidence: excluded (rule or indicator path)", "path", c.disp)
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
 			if d.IsDir() {
 				switch {
 				case p != t.real && d.Type()&fs.ModeIrregular != 0:
@@ -179,9 +212,21 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 					w.fail(c.disp, fmt.Errorf("directory nested deeper than %d levels: not walked", maxDepth))
 					return fs.SkipDir
 				}
+				if t.files && t.scoped && !under(p, narrowed) {
+					depth := strings.Count(p, string(filepath.Separator)) - depth0
+					if systemName(strings.ToLower(d.Name())) || depth <= systemProbeDepth && systemLike(p, c.rule) {
+						w.log.Debug("evidence: system folder in a copied tree: files in their places only", "dir", c.disp)
+						narrowed = append(narrowed, p)
+					}
+				}
 				return nil
 			}
-			if !candidateName(d.Name()) {
+			c.log = t.logs && candidateName(d.Name())
+			c.asFile = t.files && !storeFile(c.path)
+			if c.asFile && (!t.scoped || under(p, narrowed)) && !w.cfg.Full {
+				c.asFile = inFileScope(c.path)
+			}
+			if !c.log && !c.asFile {
 				return nil
 			}
 			switch {
@@ -211,6 +256,12 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 				return nil
 			}
 			c.file = p
+			if i, dup := seen[p]; dup {
+				out[i].log = out[i].log || c.log
+				out[i].asFile = out[i].asFile || c.asFile
+				return nil
+			}
+			seen[p] = len(out)
 			out = append(out, c)
 			return nil
 		})
@@ -221,12 +272,43 @@ func (w *walker) collect(root, abs, real string, targets []target) ([]cand, erro
 	return out, nil
 }
 
+// covers reports whether walking k lists everything t would: t lies
+// inside k, k lists every kind t lists, k does not prune the way to t,
+// and k's scoping is no narrower.
+func covers(real string, k, t target) bool {
+	if _, in := within(k.real, t.real); !in || (t.logs && !k.logs) || (t.files && !k.files) || (k.scoped && !t.scoped) {
+		return false
+	}
+	if k.prune != nil {
+		tr, inRoot := within(real, t.real)
+		if inRoot {
+			tr = strings.ToLower(tr)
+			for i := 0; i <= len(tr); i++ {
+				if (i == len(tr) || tr[i] == '/') && k.prune(tr[:i]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// under reports whether p is inside one of dirs.
+func under(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if _, in := within(d, p); in {
+			return true
+		}
+	}
+	return false
+}
+
 // systemTargets lists the places logs live on a Windows system root: the
 // default IIS log folder, the event log folder (and, on a live system, the
 // folders the registry moved event logs to), the IIS log folders named in
 // applicationHost.config, and the log folders of each Exchange install
 // found (registry on a live system, a shallow search otherwise).
-func (w *walker) systemTargets(root, real string, live bool) []target {
+func (w *walker) systemTargets(root, real string, live bool) (targets []target, installs []string) {
 	var out []target
 	add := func(what, dir string) {
 		fi, err := os.Stat(dir)
@@ -238,7 +320,7 @@ func (w *walker) systemTargets(root, real string, live bool) []target {
 			return
 		}
 		w.log.Info("evidence: log folder", "kind", what, "dir", dir)
-		out = append(out, target{dir: dir, real: rp})
+		out = append(out, target{dir: dir, real: rp, logs: true})
 	}
 
 	if p, ok := resolveCI(real, "inetpub", "logs", "LogFiles"); ok {
@@ -270,7 +352,6 @@ func (w *walker) systemTargets(root, real string, live bool) []target {
 		}
 	}
 
-	var installs []string
 	if live {
 		if p, err := installPath(); err == nil && p != "" {
 			installs = append(installs, filepath.Clean(p))
@@ -295,7 +376,7 @@ func (w *walker) systemTargets(root, real string, live bool) []target {
 			}
 		}
 	}
-	return out
+	return out, installs
 }
 
 // appHostDirs reads the IIS log folders from applicationHost.config.

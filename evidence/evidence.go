@@ -1,6 +1,8 @@
 // Package evidence finds the log files exhunt reads, wherever they are: a
 // live system root, a mounted image or copied tree, a folder of loose logs,
-// a single file, or a .zip triage bundle read in place.
+// a single file, or a .zip triage bundle read in place. With Config.Files
+// it also yields the files to scan by content: the places web shells,
+// dumps and tools land (Place), or, with Config.Full, every file.
 //
 // Evidence is found by the structure of relative paths and by content
 // (Classify), never by absolute default paths alone. Nothing is ever
@@ -26,22 +28,34 @@ import (
 	"github.com/exhunt/exhunt/event"
 )
 
-// Item is one file of evidence.
+// Item is one file of evidence: a log (Kind KindLog, Family set) or a file
+// to scan by content (Kind KindFile, Place set).
 type Item struct {
 	Root    string                        // the PATH argument as the user gave it
 	Path    string                        // relative to Root, forward slashes (for a single-file root: its base name; for a zip root: the entry name; for evidence found outside Root, e.g. an Exchange install on another drive of a live system: the absolute path with forward slashes)
 	Size    int64                         // at walk time (for a zip entry: the declared size)
 	ModTime time.Time                     // at walk time
-	Family  event.Source                  // log family, classified by path structure and content
+	Family  event.Source                  // log family, classified by path structure and content (Unknown for file items)
+	Kind    Kind                          // log or file
+	Place   Place                         // file items: where the file sits, by path structure
 	Host    string                        // Config.Host, else os.Hostname() for a live system root, else the base name of the root (zip name without .zip)
 	Open    func() (io.ReadCloser, error) // opens read-only; for zip entries, a bounded decompressing reader
 }
 
 // Config tunes a walk. The zero value is ready to use.
 type Config struct {
-	Host   string       // override the host name
-	Full   bool         // on a system root, walk the whole tree instead of the targeted locations
-	Logger *slog.Logger // nil = silent
+	Host string // override the host name
+	Full bool   // on a system root, walk the whole tree instead of the targeted locations
+	// Files also yields file items: every file that is not a log, in the
+	// places where shells and loot land (in a copied tree: every file
+	// outside system drives and Exchange installs, and their places inside
+	// them; with Full: every file). Mailbox databases, the transport queue,
+	// Exchange's Logging folder and memory files are never file items.
+	Files bool
+	// Exclude lists files and folders never opened (the user's rule and
+	// indicator files, which would match themselves).
+	Exclude []string
+	Logger  *slog.Logger // nil = silent
 }
 
 // Errors given to the fail callback (wrapped with detail).
@@ -112,7 +126,7 @@ func checkRoot(root string) error {
 // Item.Open stays valid after Walk returns; it reopens the file (or the
 // zip) each time, so Items may be opened concurrently.
 func Walk(ctx context.Context, roots []string, cfg Config, yield func(Item) error, fail func(path string, err error)) error {
-	w := &walker{ctx: ctx, cfg: cfg, yield: yield, fail: fail, log: cfg.Logger}
+	w := &walker{ctx: ctx, cfg: cfg, yield: yield, fail: fail, log: cfg.Logger, ex: newExcluder(cfg.Exclude)}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -136,6 +150,7 @@ type walker struct {
 	yield func(Item) error
 	fail  func(string, error)
 	log   *slog.Logger
+	ex    excluder
 }
 
 // Hooks replaced by tests to exercise the live-system path off Windows.
@@ -210,8 +225,13 @@ func (w *walker) hostFor(abs string, live bool) string {
 	return base
 }
 
-// fileRoot handles a single file: a zip bundle, or one log.
+// fileRoot handles a single file: a zip bundle, one log, or (with
+// Config.Files) one file to scan.
 func (w *walker) fileRoot(root, abs string) error {
+	if real, err := filepath.EvalSymlinks(abs); err == nil && w.ex.excluded(real) {
+		w.log.Info("evidence: excluded (rule or indicator path)", "path", root)
+		return nil
+	}
 	head, fi, err := readHead(abs)
 	if err != nil {
 		w.fail(root, err)
@@ -220,20 +240,24 @@ func (w *walker) fileRoot(root, abs string) error {
 	if isZip(abs, head) {
 		return w.zipRoot(root, abs)
 	}
-	fam := classify(abs, head)
-	if fam == event.Unknown {
-		w.fail(root, ErrNotLog)
-		return nil
-	}
-	return w.yield(Item{
+	it := Item{
 		Root:    root,
 		Path:    filepath.Base(abs),
 		Size:    fi.Size(),
 		ModTime: fi.ModTime(),
-		Family:  fam,
+		Family:  classify(abs, head),
 		Host:    w.hostFor(abs, false),
 		Open:    fileOpener(abs),
-	})
+	}
+	if it.Family == event.Unknown {
+		if !w.cfg.Files {
+			w.fail(root, ErrNotLog)
+			return nil
+		}
+		// Named explicitly: scanned whatever its place.
+		it.Kind, it.Place = KindFile, placeFor(it.Path, filepath.ToSlash(abs))
+	}
+	return w.yield(it)
 }
 
 // openFile opens a regular file read-only; anything else (a FIFO, a device,

@@ -39,6 +39,8 @@ type zipEntry struct {
 	usize    uint64
 	crc      uint32
 	modified time.Time
+	log      bool // a log candidate by name
+	asFile   bool // yielded as a file item when it is not a log
 }
 
 // zipRoot reads a triage bundle in place: the central directory is listed,
@@ -53,6 +55,10 @@ func (w *walker) zipRoot(root, abs string) error {
 	host := w.hostFor(abs, false)
 	var entries []zipEntry
 	seen := map[string]bool{}
+	var narrowed map[string]bool
+	if w.cfg.Files && !w.cfg.Full {
+		narrowed = zipSystemDirs(zr.File)
+	}
 	for _, f := range zr.File {
 		disp := root + "/" + f.Name
 		name, err := entryName(f.Name)
@@ -63,7 +69,12 @@ func (w *walker) zipRoot(root, abs string) error {
 		if name == "" || strings.HasSuffix(f.Name, "/") || f.Mode().IsDir() {
 			continue
 		}
-		if !candidateName(name) {
+		log := candidateName(name)
+		asFile := w.cfg.Files && !storeFile(name)
+		if asFile && zipUnder(name, narrowed) {
+			asFile = inFileScope(name)
+		}
+		if !log && !asFile {
 			w.log.Debug("evidence: zip entry skipped by name", "entry", f.Name)
 			continue
 		}
@@ -84,6 +95,7 @@ func (w *walker) zipRoot(root, abs string) error {
 		entries = append(entries, zipEntry{
 			zipPath: abs, name: name, raw: f.Name, method: f.Method, offset: off,
 			csize: f.CompressedSize64, usize: f.UncompressedSize64, crc: f.CRC32, modified: f.Modified,
+			log: log, asFile: asFile,
 		})
 	}
 	zr.Close()
@@ -94,26 +106,23 @@ func (w *walker) zipRoot(root, abs string) error {
 			return err
 		}
 		disp := root + "/" + e.raw
-		head, err := e.head()
-		if err != nil {
-			w.fail(disp, err)
-			continue
+		it := Item{Root: root, Path: e.name, Size: int64(e.usize), ModTime: e.modified, Host: host, Open: e.open}
+		if e.log {
+			head, err := e.head()
+			if err != nil {
+				w.fail(disp, err)
+				continue
+			}
+			it.Family = classify(e.name, head)
 		}
-		fam := classify(e.name, head)
-		if fam == event.Unknown {
-			w.log.Debug("evidence: not a log", "entry", e.raw)
-			continue
+		if it.Family == event.Unknown {
+			if !e.asFile {
+				w.log.Debug("evidence: not a log", "entry", e.raw)
+				continue
+			}
+			it.Kind, it.Place = KindFile, PlaceOf(e.name)
 		}
-		err = w.yield(Item{
-			Root:    root,
-			Path:    e.name,
-			Size:    int64(e.usize),
-			ModTime: e.modified,
-			Family:  fam,
-			Host:    host,
-			Open:    e.open,
-		})
-		if err != nil {
+		if err := w.yield(it); err != nil {
 			return err
 		}
 	}
@@ -268,4 +277,63 @@ func (b *boundedReader) Close() error {
 	}
 	errs = append(errs, b.file.Close())
 	return errors.Join(errs...)
+}
+
+// zipSystemDirs lists the folders of a bundle (lower case, slash paths)
+// that look like a Windows system drive or an Exchange install, by the
+// names of the entries below them.
+func zipSystemDirs(files []*zip.File) map[string]bool {
+	subdirs := map[string]map[string]bool{} // dir -> its sub-folder names
+	for _, f := range files {
+		n, err := entryName(f.Name)
+		if err != nil || n == "" {
+			continue
+		}
+		dir := strings.ToLower(path.Dir(n))
+		if strings.HasSuffix(f.Name, "/") || f.Mode().IsDir() {
+			dir = strings.ToLower(n)
+		}
+		for dir != "." && dir != "/" && dir != "" {
+			parent := path.Dir(dir)
+			if subdirs[parent] == nil {
+				subdirs[parent] = map[string]bool{}
+			}
+			subdirs[parent][path.Base(dir)] = true
+			dir = parent
+		}
+	}
+	out := map[string]bool{}
+	for dir, subs := range subdirs {
+		win := "windows"
+		if dir != "." {
+			win = dir + "/windows"
+		}
+		if subs["windows"] && subdirs[win]["system32"] || installLike(subs, dir) {
+			out[dir] = true // "." : the bundle itself is a system drive
+		}
+		for s := range subs {
+			if systemName(s) {
+				out[strings.TrimPrefix(dir+"/"+s, "./")] = true
+			}
+		}
+	}
+	return out
+}
+
+// zipUnder reports whether an entry lies inside one of the folders.
+func zipUnder(name string, dirs map[string]bool) bool {
+	if len(dirs) == 0 {
+		return false
+	}
+	if dirs["."] {
+		return true
+	}
+	d := strings.ToLower(path.Dir(name))
+	for d != "." && d != "/" && d != "" {
+		if dirs[d] {
+			return true
+		}
+		d = path.Dir(d)
+	}
+	return false
 }
