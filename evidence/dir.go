@@ -31,10 +31,10 @@ type target struct {
 
 // cand is a file found by the walk, not yet sniffed.
 type cand struct {
-	path    string // Item.Path
-	file    string // OS path to open
-	disp    string // path given to fail
-	rule    string // path the path rules look at
+	path   string // Item.Path
+	file   string // OS path to open
+	disp   string // path given to fail
+	rule   string // path the path rules look at
 	log    bool   // a log candidate: sniffed and classified
 	asFile bool   // a file candidate: yielded as a file item when it is not a log
 }
