@@ -159,6 +159,10 @@ func bestLiteralWindow(lit []byte, wide bool) (off, n int) {
 type atomEntry struct {
 	pat  int32
 	atom int32
+	// next and mask describe (folded) the bytes that follow the atom in
+	// every match, up to four: a hit whose following bytes differ under
+	// mask is dropped before the pattern is verified.
+	next, mask uint32
 }
 
 type pendingAtom struct {
@@ -185,6 +189,7 @@ type atomTable struct {
 	slots   []tableSlot
 	mask    uint32
 	entries []atomEntry
+	keyLen  int
 }
 
 type tableSlot struct {
@@ -249,7 +254,7 @@ func (b *indexBuilder) build() *atomIndex {
 			ix.short = true
 		}
 		sort.SliceStable(ps, func(i, j int) bool { return keyOf(ps[i].key) < keyOf(ps[j].key) })
-		t := &atomTable{}
+		t := &atomTable{keyLen: l}
 		nkeys := 0
 		for i := range ps {
 			if i == 0 || keyOf(ps[i].key) != keyOf(ps[i-1].key) {

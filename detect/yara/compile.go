@@ -28,6 +28,8 @@ type Rules struct {
 	ext    map[string]external
 	// maxLoops is the most loop-variable slots one condition needs.
 	maxLoops int
+	// slotRules lists, per match list, the rules whose strings feed it.
+	slotRules [][]int32
 }
 
 type rule struct {
@@ -119,6 +121,15 @@ func Compile(sources []Source) (*Rules, Report) {
 	for _, sd := range c.strs {
 		if sd.keepAll || sd.dedupe {
 			c.slots[sd.slot].storeAll = true
+		}
+	}
+	c.slotRules = make([][]int32, len(c.slots))
+	for ri, r := range c.rules {
+		for _, si := range r.strs {
+			slot := c.strs[si].slot
+			if l := c.slotRules[slot]; len(l) == 0 || l[len(l)-1] != int32(ri) {
+				c.slotRules[slot] = append(l, int32(ri))
+			}
 		}
 	}
 	c.Rules.idx = c.idx.build()

@@ -27,6 +27,7 @@ type Scanner struct {
 	starts  []int
 	buf     []byte
 	ruleRes []tri
+	ruleGen []uint32 // == gen when one of the rule's strings matched
 	nsFail  []bool
 	ec      ectx
 }
@@ -49,6 +50,7 @@ func (r *Rules) NewScanner() *Scanner {
 	s := &Scanner{r: r, MaxScanSize: DefaultMaxScanSize}
 	s.lists = make([]matchList, len(r.slots))
 	s.ruleRes = make([]tri, len(r.rules))
+	s.ruleGen = make([]uint32, len(r.rules))
 	s.nsFail = make([]bool, len(r.nsName))
 	s.ec.sc = s
 	s.ec.loops = make([]any, r.maxLoops)
@@ -135,6 +137,7 @@ func (s *Scanner) scan(data []byte, size int64, vars Vars) (ms []Match, err erro
 		for i := range s.lists {
 			s.lists[i].gen = 0
 		}
+		clear(s.ruleGen)
 		s.gen = 1
 	}
 	s.touched = s.touched[:0]
@@ -268,9 +271,32 @@ func (s *Scanner) shortHits(w uint32, i int) {
 	}
 }
 
+// keyLen is the length of the keys of table t.
+func keyLen(_ uint32, t *atomTable) int { return t.keyLen }
+
 // hits verifies every pattern whose atom has this key, at atom position q.
 func (s *Scanner) hits(t *atomTable, key uint32, q int) {
-	for _, e := range t.lookup(key) {
+	es := t.lookup(key)
+	if len(es) == 0 {
+		return
+	}
+	// The (folded) bytes after the atom, little-endian; past the end of
+	// the data they read as zero and verification rejects the hit.
+	var next uint32
+	n := keyLen(key, t)
+	d := s.data
+	if end := q + n + 4; end <= len(d) {
+		next = uint32(fold[d[q+n]]) | uint32(fold[d[q+n+1]])<<8 | uint32(fold[d[q+n+2]])<<16 | uint32(fold[d[q+n+3]])<<24
+	} else {
+		for i := 0; q+n+i < len(d) && i < 4; i++ {
+			next |= uint32(fold[d[q+n+i]]) << (8 * i)
+		}
+	}
+	for i := range es {
+		e := &es[i]
+		if next&e.mask != e.next {
+			continue
+		}
 		p := s.r.pats[e.pat]
 		if p.kind == patLiteral {
 			s.verifyLiteral(p, q-int(e.atom))
@@ -556,8 +582,23 @@ func (s *Scanner) evaluate(data []byte, size int64) ([]Match, error) {
 	for i := range s.nsFail {
 		s.nsFail[i] = false
 	}
+	for _, slot := range s.touched {
+		if s.lists[slot].count == 0 {
+			continue
+		}
+		for _, ri := range s.r.slotRules[slot] {
+			s.ruleGen[ri] = s.gen
+		}
+	}
 	var errs []error
 	for i, r := range s.r.rules {
+		if r.needsMatch && s.ruleGen[i] != s.gen {
+			s.ruleRes[i] = tFalse
+			if r.global {
+				s.nsFail[r.ns] = true
+			}
+			continue
+		}
 		res, err := s.evalRule(r)
 		if err != nil {
 			errs = append(errs, err)
@@ -578,9 +619,6 @@ func (s *Scanner) evaluate(data []byte, size int64) ([]Match, error) {
 }
 
 func (s *Scanner) evalRule(r *rule) (res tri, err error) {
-	if r.needsMatch && !s.anyMatch(r) {
-		return tFalse, nil
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = tFalse, fmt.Errorf("yara: rule %s:%s: internal error: %v", s.r.nsName[r.ns], r.name, p)
@@ -589,16 +627,6 @@ func (s *Scanner) evalRule(r *rule) (res tri, err error) {
 	s.ec.anon = s.ec.anon[:0]
 	s.ec.steps = 0
 	return r.cond(&s.ec), nil
-}
-
-// anyMatch reports whether one of the rule's strings matched.
-func (s *Scanner) anyMatch(r *rule) bool {
-	for _, si := range r.strs {
-		if l := &s.lists[s.r.strs[si].slot]; l.gen == s.gen && l.count > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Scanner) matchOf(r *rule) Match {

@@ -540,8 +540,20 @@ func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide
 			info.rev = rev
 		}
 		p.atoms = append(p.atoms, info)
+		e := atomEntry{pat: idx, atom: int32(ai)}
+		var next []byte
+		for _, b := range a.Next {
+			next = append(next, b)
+			if wide {
+				next = append(next, 0)
+			}
+		}
+		for i, b := range next[:min(4, len(next))] {
+			e.next |= uint32(b) << (8 * i)
+			e.mask |= 0xff << (8 * i)
+		}
 		for _, key := range expandAtom(a.Chars, wide) {
-			c.idx.add(key, atomEntry{pat: idx, atom: int32(ai)})
+			c.idx.add(key, e)
 		}
 	}
 	return nil
@@ -551,7 +563,12 @@ func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide
 func (c *compiler) addLiteral(p *pattern) {
 	idx := c.addPattern(p)
 	off, n := bestLiteralWindow(p.lit, p.wide)
-	c.idx.add(foldBytes(p.lit[off:off+n]), atomEntry{pat: idx, atom: int32(off)})
+	e := atomEntry{pat: idx, atom: int32(off)}
+	for i, b := range p.lit[off+n : min(off+n+4, len(p.lit))] {
+		e.next |= uint32(fold[b]) << (8 * i)
+		e.mask |= 0xff << (8 * i)
+	}
+	c.idx.add(foldBytes(p.lit[off:off+n]), e)
 }
 
 // expandAtom lists the case-folded byte strings of an atom (wide: every

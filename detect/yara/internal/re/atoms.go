@@ -14,6 +14,9 @@ type Atom struct {
 	// PrefixMin and PrefixMax bound the prefix length in characters
 	// (PrefixMax -1: unbounded).
 	PrefixMin, PrefixMax int
+	// Next are up to four single characters (case-folded) that always
+	// follow the atom; a cheap pre-check before running the pattern.
+	Next []byte
 }
 
 // Quality scores a candidate atom; higher is better, and a candidate that
@@ -42,7 +45,7 @@ func Atoms(n *Node, f Flags, maxLen int, q Quality) ([]Atom, int) {
 			pre = &Node{Op: OpEmpty}
 		}
 		lo, hi := pre.MinMaxLen()
-		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi}
+		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi, Next: at.next}
 	}
 	return out, c.quality
 }
@@ -50,6 +53,7 @@ func Atoms(n *Node, f Flags, maxLen int, q Quality) ([]Atom, int) {
 type candAtom struct {
 	chars  []ByteSet
 	prefix *Node // nil: empty
+	next   []byte
 }
 
 type candidate struct {
@@ -161,6 +165,34 @@ func (a *atomizer) best(n *Node) (candidate, bool) {
 	return candidate{}, false
 }
 
+// following returns the single (folded) bytes that open subs, up to four.
+func (a *atomizer) following(subs []*Node) []byte {
+	var out []byte
+	for _, n := range subs {
+		if len(out) == 4 {
+			break
+		}
+		if n.Op == OpAssert {
+			continue
+		}
+		s, ok := a.charSet(n)
+		if !ok {
+			break
+		}
+		var folded ByteSet
+		for w := 0; w < 4; w++ {
+			for bits := s[w]; bits != 0; bits &= bits - 1 {
+				folded.Add(lowerTab[w<<6|tz(bits)])
+			}
+		}
+		if folded.Count() != 1 {
+			break
+		}
+		out = append(out, folded.Members()[0])
+	}
+	return out
+}
+
 func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 	var best *candidate
 	ok := false
@@ -185,7 +217,7 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 				w := append([]ByteSet(nil), chars...)
 				q := a.q(w)
 				best, ok = a.better(best, ok, candidate{
-					atoms:   []candAtom{{chars: w, prefix: prefixOf(subs[:i], nil)}},
+					atoms:   []candAtom{{chars: w, prefix: prefixOf(subs[:i], nil), next: a.following(subs[j+1:])}},
 					quality: q,
 				})
 			}
