@@ -18,6 +18,7 @@ func All() []*detect.Detector {
 	out = append(out, proxyLogonDetectors()...)
 	out = append(out, sg05Detector(), oabDetector(), ecpMarkupDetector(), ssrfEntryDetector(), rpcArtefactDetector())
 	out = append(out, webShellDetectors()...)
+	out = append(out, iisCookieDetector(), aspnetClientGetDetector())
 	out = append(out, hafniumDetectors()...)
 	out = append(out, proxyShellDetectors()...)
 	out = append(out, owassrfDetectors()...)

@@ -328,6 +328,39 @@ func (e *Engine) precomputeCNF(ps []placement) {
 	}
 }
 
+// dropShortClauses leaves out the clauses that need a needle shorter than
+// four bytes when the rule has another clause: the keyword filter scans
+// such needles by 2-byte windows, which hit on almost every byte of a log
+// line ("200" from sc-status made the pack's IIS rules cost more than all
+// built-in detectors together). Dropping a clause only admits more events
+// to the exact evaluation, so matches are unchanged.
+func dropShortClauses(cs []nset) []nset {
+	short := func(c nset) bool {
+		for _, l := range c.lits {
+			if len(l) < 4 {
+				return true
+			}
+		}
+		return false
+	}
+	n := 0
+	for _, c := range cs {
+		if !short(c) {
+			n++
+		}
+	}
+	if n == 0 || n == len(cs) {
+		return cs
+	}
+	out := make([]nset, 0, n)
+	for _, c := range cs {
+		if !short(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // safeCNF is needleCNF in a worker goroutine, where a panic would take
 // the process down: a rule whose analysis fails gets no needles and is
 // evaluated on every event of its buckets, which is slower but still right.
@@ -368,6 +401,7 @@ func (e *Engine) newBucket(ents []entry) (*bucket, error) {
 			}
 			e.cnf[k] = clauses
 		}
+		clauses = dropShortClauses(clauses)
 		if len(clauses) == 0 {
 			b.always = append(b.always, int32(pos))
 			e.stats.AlwaysEval++
