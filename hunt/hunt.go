@@ -25,6 +25,8 @@ import (
 
 	"github.com/exhunt/exhunt/detect"
 	"github.com/exhunt/exhunt/detect/builtin"
+	"github.com/exhunt/exhunt/detect/files"
+	"github.com/exhunt/exhunt/detect/files/heuristic"
 	"github.com/exhunt/exhunt/detect/sigma"
 	"github.com/exhunt/exhunt/event"
 	"github.com/exhunt/exhunt/evidence"
@@ -54,6 +56,17 @@ type Config struct {
 	// Detectors and Correlators default to the builtin pack.
 	Detectors   []*detect.Detector
 	Correlators []*detect.Correlator
+
+	// Files: unless NoFiles, the walk also yields the files where web
+	// shells, dumps and tools land, and each is hashed and checked against
+	// hash indicators (embedded plus IOCPaths), YARA (the embedded pack,
+	// unless NoYaraPack, plus YaraPaths) and the Exchange heuristics.
+	// FileRules, when set, is used instead of loading them.
+	NoFiles    bool
+	YaraPaths  []string
+	NoYaraPack bool
+	IOCPaths   []string
+	FileRules  *FileRules
 
 	// MaxPerDetector bounds the findings kept per detector and host
 	// (default 1000; negative means unbounded). The rest are counted.
@@ -131,6 +144,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
+	fr := cfg.FileRules
+	if fr == nil && !cfg.NoFiles && !cfg.ParseOnly {
+		var err error
+		if fr, err = LoadFileRules(cfg.YaraPaths, cfg.NoYaraPack, cfg.IOCPaths); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ParseOnly || cfg.NoFiles {
+		fr = nil
+	}
 	if cfg.ParseOnly {
 		dets, cors, sig = []*detect.Detector{}, nil, nil
 	}
@@ -152,6 +175,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			errs = append(errs, finding.FileError{Path: e.Path, Message: "Sigma rule not loaded: " + strings.TrimPrefix(e.Error(), e.Path+": ")})
 		}
 	}
+	if fr != nil {
+		errs = append(errs, fr.Problems...)
+	}
 	res := &Result{Document: finding.Document{SchemaVersion: finding.SchemaVersion, Tool: finding.Tool{Name: "exhunt", Version: Version}, Started: time.Now().UTC(), Roots: cfg.Roots}}
 
 	// Walk first: the item list is small (a path and a size per file) and
@@ -161,8 +187,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		errs = append(errs, finding.FileError{Path: path, Message: err.Error()})
 		log.Warn("evidence problem", "path", path, "err", err)
 	}
-	err = evidence.Walk(ctx, cfg.Roots, evidence.Config{Host: cfg.Host, Full: cfg.Full, Logger: log}, func(it evidence.Item) error {
-		if ParserFor(it.Family) != nil {
+	wcfg := evidence.Config{Host: cfg.Host, Full: cfg.Full, Logger: log, Files: fr != nil}
+	if fr != nil {
+		// Our own rule and indicator files would match themselves.
+		wcfg.Exclude = append(append(append(wcfg.Exclude, cfg.YaraPaths...), cfg.SigmaPaths...), cfg.IOCPaths...)
+	}
+	err = evidence.Walk(ctx, cfg.Roots, wcfg, func(it evidence.Item) error {
+		if it.Kind == evidence.KindFile && fr != nil || ParserFor(it.Family) != nil {
 			items = append(items, it)
 		}
 		return nil
@@ -202,12 +233,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cfg.Progress(Progress{Files: int(doneFiles.Load()), FilesTotal: len(items), Bytes: doneBytes.Load(), BytesTotal: total})
 		}
 	}
+	var pool *scannerPool
+	if fr != nil {
+		pool = newScannerPool(fr.Engine, workers)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	for i := range items {
 		it := items[i]
 		g.Go(func() error {
-			st, ferr := huntFile(gctx, it, runner, sig, findings, &doneBytes, report)
+			var st FileStat
+			var ferr *finding.FileError
+			if it.Kind == evidence.KindFile {
+				st, ferr = huntFileItem(gctx, it, pool, findings, &doneBytes)
+			} else {
+				st, ferr = huntFile(gctx, it, runner, sig, findings, &doneBytes, report)
+			}
 			stats[i] = fileOut{stat: st, err: ferr}
 			doneFiles.Add(1)
 			report()
@@ -243,6 +284,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res.Findings = set.Sorted()
+	// After-pass: an archive in ProgramData matters on a host that shows
+	// an intrusion (CSS-Exchange#311: alone it is noise).
+	files.Escalate(res.Findings, heuristic.ArchiveID)
 	if sup := set.Suppressed(); len(sup) > 0 {
 		res.Suppressed = sup
 	}
@@ -405,7 +449,11 @@ func inventory(files []FileStat) []finding.Inventory {
 			i = len(out)
 			idx[k] = i
 			src, _ := event.ParseSource(f.Family)
-			out = append(out, finding.Inventory{Host: f.Host, Family: f.Family, Title: src.Title()})
+			title := src.Title()
+			if f.Family == FilesFamily {
+				title = filesTitle
+			}
+			out = append(out, finding.Inventory{Host: f.Host, Family: f.Family, Title: title})
 		}
 		inv := &out[i]
 		inv.Files++
@@ -419,7 +467,7 @@ func inventory(files []FileStat) []finding.Inventory {
 			inv.Last = f.Last
 		}
 	}
-	order := map[string]int{}
+	order := map[string]int{FilesFamily: len(event.Sources())}
 	for i, s := range event.Sources() {
 		order[s.String()] = i
 	}

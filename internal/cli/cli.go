@@ -37,7 +37,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := ExitClean
 	root := &cobra.Command{
 		Use:           "exhunt",
-		Short:         "Hunt Exchange servers' logs for ProxyLogon, ProxyShell, ProxyNotShell and OWASSRF",
+		Short:         "Hunt Exchange servers' logs and files for ProxyLogon, ProxyShell, ProxyNotShell and OWASSRF",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -85,6 +85,10 @@ type huntFlags struct {
 	parseOnly bool
 	sigma     []string
 	noPack    bool
+	yara      []string
+	noYPack   bool
+	ioc       []string
+	noFiles   bool
 }
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
@@ -95,12 +99,17 @@ func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "hunt PATH...",
-		Short: "Find the attack chain in an Exchange server's logs and event logs",
+		Short: "Find the attack chain in an Exchange server's logs, event logs and files",
 		Long: `Hunt reads the IIS and Exchange logs and the Windows event logs (.evtx, or
 exported as JSON lines) under each PATH and reports every stage of the
 ProxyLogon chain and its successors it finds, with file:line or event record
 evidence. Event logs are checked with the embedded Sigma pack and any Sigma
-rules given with --sigma.
+rules given with --sigma. Files where web shells, dumps and tools land
+(aspnet_client, owa/ecp auth, OAB, Temporary ASP.NET Files, ProgramData,
+Windows\Temp, C:\root, Users\Public, crash reports, applicationHost.config;
+everything with --full) are hashed and checked against hash indicators
+(embedded, plus --ioc), YARA (the embedded pack, plus --yara) and Exchange
+heuristics.
 
 PATH may be a live system root (C:\), a mounted image or copied tree, a folder
 of loose logs, a single log file, or a .zip triage bundle (read in place).
@@ -125,7 +134,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.StringVar(&f.failOn, "fail-on", "medium", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of stdout (never inside PATH)")
 	fl.StringVar(&f.host, "host", "", "host name to report (default: from the evidence or the PATH name)")
-	fl.BoolVar(&f.full, "full", false, "on a system root, walk the whole tree instead of the Exchange and IIS log folders")
+	fl.BoolVar(&f.full, "full", false, "on a system root, walk the whole tree instead of the Exchange, IIS and file places (and scan every file)")
 	fl.IntVar(&f.workers, "workers", 0, "files parsed at once (default: number of CPUs)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every finding in the text report and log progress details to stderr")
 	fl.BoolVar(&f.noColor, "no-color", false, "no colour in the text report (also NO_COLOR)")
@@ -133,6 +142,10 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.IntVar(&f.maxPerID, "max-per-detector", 1000, "findings kept per detector and host; more are counted (negative: keep all)")
 	fl.StringArrayVar(&f.sigma, "sigma", nil, "also run the Sigma rules in this folder or file (repeatable; SigmaHQ rules load unchanged)")
 	fl.BoolVar(&f.noPack, "no-sigma-pack", false, "do not run the embedded Sigma pack (Exchange event log rules)")
+	fl.StringArrayVar(&f.yara, "yara", nil, "also run the YARA rules in this folder (*.yar, *.yara) or file over the files (repeatable; signature-base rules load unchanged)")
+	fl.BoolVar(&f.noYPack, "no-yara-pack", false, "do not run the embedded YARA pack (Exchange web shells)")
+	fl.StringArrayVar(&f.ioc, "ioc", nil, "also match file hashes against this list: MD5, SHA-1 or SHA-256, one per line, optional ;comment (signature-base hash-iocs.txt loads unchanged; hashes only) (repeatable)")
+	fl.BoolVar(&f.noFiles, "no-files", false, "read logs and event logs only: do not scan files for web shells, dumps and tools")
 	fl.BoolVar(&f.parseOnly, "parse-only", false, "read and count the evidence without running any rule (benchmark floor)")
 	_ = fl.MarkHidden("parse-only")
 	return cmd
@@ -165,7 +178,8 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger, ParseOnly: f.parseOnly, SigmaPaths: f.sigma, NoSigmaPack: f.noPack}
+	cfg := hunt.Config{Roots: roots, Host: f.host, Full: f.full, Workers: f.workers, MaxPerDetector: f.maxPerID, Logger: logger, ParseOnly: f.parseOnly, SigmaPaths: f.sigma, NoSigmaPack: f.noPack,
+		NoFiles: f.noFiles, YaraPaths: f.yara, NoYaraPack: f.noYPack, IOCPaths: f.ioc}
 	var bar *progressbar.ProgressBar
 	if !f.noProg && isTerminal(stderr) {
 		bar = newBar(stderr)

@@ -37,6 +37,9 @@ func needSamples(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	needSamples(t)
 	missing := filepath.Join(t.TempDir(), "absent")
+	yaraDir := t.TempDir()
+	os.WriteFile(filepath.Join(yaraDir, "good.yar"), []byte(`rule Good { strings: $a = "x" condition: $a }`), 0o644)
+	os.WriteFile(filepath.Join(yaraDir, "bad.yar"), []byte(`import "cuckoo" rule Cuckoo { condition: cuckoo.network.host(/x/) }`), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -57,6 +60,14 @@ func TestExitCodes(t *testing.T) {
 		{"version", []string{"version"}, ExitClean, "exhunt", ""},
 		{"rules list", []string{"rules", "list"}, ExitClean, "EXH-PL-", ""},
 		{"rules test", []string{"rules", "test"}, ExitClean, " 0 failed", ""},
+		{"rules list has file rules", []string{"rules", "list"}, ExitClean, "EXH-YARA-01", ""},
+		{"rules test runs file samples", []string{"rules", "test"}, ExitClean, "8 file heuristics and 11 YARA pack rules", ""},
+		{"validate needs rules", []string{"rules", "validate"}, ExitUsage, "", "--yara"},
+		{"validate yara", []string{"rules", "validate", "--yara", yaraDir}, ExitFindings, "unsupported  " + filepath.ToSlash(filepath.Join(yaraDir, "bad.yar")) + ": Cuckoo: module", ""},
+		{"validate yara counts", []string{"rules", "validate", "--yara", yaraDir}, ExitFindings, "loaded       1 YARA rules\nunsupported  1", ""},
+		{"validate good yara", []string{"rules", "validate", "--yara", filepath.Join(yaraDir, "good.yar")}, ExitClean, "unsupported  0", ""},
+		{"missing yara", []string{"hunt", "--yara", missing, clean}, ExitUsage, "", "absent"},
+		{"no files", []string{"hunt", "--no-files", "--format", "csv", compromised}, ExitFindings, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,8 +103,8 @@ func TestCompromisedSampleJSON(t *testing.T) {
 		if f.Evidence.Path == "" || strings.Contains(f.Evidence.Path, `\`) || strings.HasPrefix(f.Evidence.Path, "/") {
 			t.Errorf("%s: evidence path %q not relative with forward slashes", f.ID, f.Evidence.Path)
 		}
-		if f.Evidence.Line < 1 && f.Evidence.Record < 1 {
-			t.Errorf("%s: neither a line nor a record number", f.ID)
+		if f.Evidence.Line < 1 && f.Evidence.Record < 1 && f.Evidence.SHA256 == "" {
+			t.Errorf("%s: neither a line, a record number nor a file hash", f.ID)
 		}
 	}
 	for _, s := range []finding.Stage{finding.StageRecon, finding.StageExploit, finding.StageWrite, finding.StageExecution, finding.StageCredential, finding.StageCleanup} {
@@ -147,5 +158,32 @@ func TestOutputFile(t *testing.T) {
 	b, err := os.ReadFile(dst)
 	if err != nil || len(b) == 0 {
 		t.Fatalf("report file: %v, %d bytes", err, len(b))
+	}
+}
+
+// File findings carry the file's hash, size and place, and --no-files
+// leaves them out.
+func TestCompromisedSampleFiles(t *testing.T) {
+	needSamples(t)
+	_, out, _ := run(t, "hunt", "--format", "json", compromised)
+	var doc finding.Document
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range doc.Findings {
+		if f.Evidence.Source == "file" {
+			n++
+			if len(f.Evidence.SHA256) != 64 || f.Evidence.Size == 0 || f.Evidence.Fields["place"] == "" {
+				t.Errorf("%s: file evidence %+v", f.ID, f.Evidence)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no file findings in the compromised sample")
+	}
+	_, out, _ = run(t, "hunt", "--format", "json", "--no-files", compromised)
+	if strings.Contains(out, `"source":"file"`) || strings.Contains(out, `"family": "files"`) {
+		t.Error("--no-files still reports files")
 	}
 }

@@ -16,6 +16,7 @@ func clean() *Tree {
 	s.normalDay(d, 1800, []string{"Ews", "Mapi", "Owa", "Ecp", "Autodiscover"})
 	s.cleanNoise(d)
 	s.eventLogs(b, s.cleanEvents)
+	s.cleanFiles(b)
 	return b.tree()
 }
 

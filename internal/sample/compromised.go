@@ -61,6 +61,7 @@ func compromised() *Tree {
 	s.normalDay(aug, 180, probes)
 	s.proxyShellAttempt(aug)
 	s.eventLogs(b, s.compromisedEvents)
+	s.compromisedFiles(b)
 	return b.tree()
 }
 

@@ -108,8 +108,8 @@ func TestMarksPointAtTheirLines(t *testing.T) {
 			files[f.Path] = strings.Split(string(f.Data), "\r\n")
 		}
 		for _, m := range tr.Marks {
-			if m.Source == "evtx" {
-				continue // record ids, checked by TestEventLogMarks
+			if m.Source == "evtx" || m.Source == "file" {
+				continue // record ids and whole files: TestEventLogMarks, TestFileMarks
 			}
 			lines := files[m.Path]
 			if m.Line < 1 || m.Line > len(lines) {
@@ -218,4 +218,81 @@ func TestEventLogMarks(t *testing.T) {
 			t.Errorf("%s: no event log marks", name)
 		}
 	}
+}
+
+// TestFileMarks checks that every file mark names a generated file whose
+// bytes say what the mark claims, and that the story's files are there.
+func TestFileMarks(t *testing.T) {
+	want := map[string]string{
+		"benign.aspnet-client-webconfig": `<httpRedirect enabled="false" />`,
+		"benign.exchange-page":           "Microsoft.Exchange.HttpProxy",
+		"benign.compiled-exchange-page":  "MZ",
+		"benign.wer-installer":           "\xff\xfe",
+		"file.webshell.owa-auth":         `eval(Request.Item[`,
+		"file.webshell.oab-dump":         `ExternalUrl                     : http://f/<script language="JScript" runat="server">`,
+		"file.compiled-shell":            "aspnet_client",
+		"file.credential.lsass-dump":     "MDMP",
+		"file.collection.archive":        "7z\xbc\xaf\x27\x1c",
+		"file.attempt.um-crash":          "\xff\xfe",
+		"noise.archive-vendor":           "PK\x03\x04",
+	}
+	seen := map[string]bool{}
+	for _, name := range Names() {
+		tr, _ := Generate(name)
+		data := map[string][]byte{}
+		for _, f := range tr.Files {
+			data[f.Path] = f.Data
+		}
+		for _, m := range tr.Marks {
+			if m.Source != "file" {
+				continue
+			}
+			seen[m.Kind] = true
+			w, known := want[m.Kind]
+			if !known {
+				t.Errorf("%s: file mark kind %s has no check", name, m.Kind)
+				continue
+			}
+			b, ok := data[m.Path]
+			if !ok {
+				t.Errorf("%s: %s marked but not generated", name, m.Path)
+				continue
+			}
+			if m.Line != 0 {
+				t.Errorf("%s: file mark %s has line %d", name, m.Path, m.Line)
+			}
+			if !bytes.Contains(b, []byte(unquote(w))) {
+				t.Errorf("%s: %s (%s) lacks %q", name, m.Path, m.Kind, w)
+			}
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			t.Errorf("no file marked %s", k)
+		}
+	}
+}
+
+// unquote turns the \xNN escapes of the table above into bytes.
+func unquote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			var v byte
+			for _, c := range s[i+2 : i+4] {
+				v <<= 4
+				switch {
+				case c >= '0' && c <= '9':
+					v |= byte(c - '0')
+				case c >= 'a' && c <= 'f':
+					v |= byte(c-'a') + 10
+				}
+			}
+			b.WriteByte(v)
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -74,7 +74,7 @@ var oabDumpShell = &files.Detector{
 			prop = "InternalUrl"
 		}
 		h := files.Hit{Offset: loc[0], Fields: fields("url_property", prop)}
-		if m, ok := codeExecution(t.Head[loc[0]:]); ok {
+		if m, _, ok := codeExecution(t.Head[loc[0]:]); ok {
 			h.Fields["code"] = m
 		}
 		return h, true
@@ -157,9 +157,6 @@ var containerPage = &files.Detector{
 		if marked {
 			h.Severity = finding.Critical
 		}
-		if off >= 0 {
-			h.Offset = int(off)
-		}
 		return h, true
 	},
 	Samples: []files.Sample{
@@ -214,8 +211,8 @@ var unexpectedPage = &files.Detector{
 	Places: []string{placeAspnetClient, placeOWAAuth, placeECPAuth},
 	Match: func(t *files.Target) (files.Hit, bool) {
 		name := strings.ToLower(t.Name)
-		code, exec := codeExecution(t.Head)
-		h := files.Hit{Offset: -1, Fields: fields("code", code)}
+		code, at, exec := codeExecution(t.Head)
+		h := files.Hit{Offset: at, Fields: fields("code", code)}
 		if exec {
 			h.Severity = finding.High
 		}

@@ -24,13 +24,14 @@ var pageMarker = regexp.MustCompile(`(?i)<%@\s*(page|webhandler|webservice|contr
 // compiling, raw file writes from the request.
 var codeExec = regexp.MustCompile(`(?i)\beval\s*\(\s*(request|[a-z_][a-z0-9_]{0,40}\s*,)|["']unsafe["']|processstartinfo|process\s*\.\s*start\s*\(|new\s+(system\.diagnostics\.)?process\s*\(|cmd\.exe|powershell|wscript\.shell|assembly\s*\.\s*load\s*\(|getmethod\s*\(\s*"load"|compileassemblyfromsource|jscriptevaluate|request\.files|httppostedfile|\.saveas\s*\(|createobject\s*\(|new\s+(system\.net\.sockets\.)?socket\s*\(|frombase64string\s*\(\s*(context\.)?request`)
 
-// codeExecution returns the first code-execution marker in b.
-func codeExecution(b []byte) (string, bool) {
-	m := codeExec.Find(b)
-	if m == nil {
-		return "", false
+// codeExecution returns the first code-execution marker in b and its
+// offset.
+func codeExecution(b []byte) (string, int, bool) {
+	loc := codeExec.FindIndex(b)
+	if loc == nil {
+		return "", -1, false
 	}
-	return string(m), true
+	return string(b[loc[0]:loc[1]]), loc[0], true
 }
 
 // isPage reports whether a target is a page IIS would run: by extension,
