@@ -243,7 +243,7 @@ func webShellRule(ns, rule string, tags []string, title string) bool {
 }
 
 // PackAdvisories returns the advisory of every rule in the embedded pack,
-// in file and rule order (for `exhunt rules list`).
+// in ID order (for `exhunt rules list`).
 func PackAdvisories() ([]finding.Advisory, error) {
 	srcs, err := pack.Sources()
 	if err != nil {
@@ -270,5 +270,6 @@ func PackAdvisories() ([]finding.Advisory, error) {
 			out = append(out, RuleAdvisory(s.Name, r.Identifier, r.Tags, meta))
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
