@@ -222,3 +222,17 @@ func TestDataBindingDemotion(t *testing.T) {
 		}
 	}
 }
+
+// A file larger than YARA's bound is scanned over its head, hashed whole,
+// and the truncation is not an error.
+func TestScanHugeFileBounded(t *testing.T) {
+	e := packEngine(t, Config{YaraMaxScan: 1 << 20, HeadSize: 64 << 10})
+	data := make([]byte, 3<<20)
+	copy(data, chopper)
+	for _, f := range []File{diskFile(t, "big.aspx", "other", data), memFile("big.aspx", "other", data)} {
+		fs, st, err := scan(t, e, f)
+		if err != nil || st.Bytes != int64(len(data)) || len(fs) != 1 || fs[0].Evidence.Size != int64(len(data)) {
+			t.Errorf("err %v, bytes %d, findings %+v", err, st.Bytes, fs)
+		}
+	}
+}
