@@ -302,3 +302,32 @@ func TestWalkFilesLeavesEvidenceUntouched(t *testing.T) {
 		t.Errorf("evidence changed by the walk")
 	}
 }
+
+// On a live system root the Exchange install comes from the registry, on
+// whatever drive: its web folders are scanned with the system root's places.
+func TestWalkFilesLiveRoot(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "sysroot")
+	install := filepath.Join(base, "ExchangeOnOtherDrive", "V15")
+	mk(t, root, map[string]string{
+		"Windows/System32/inetsrv/config/applicationHost.config": appHostMoved,
+		"inetpub/wwwroot/aspnet_client/system_web/x.aspx":        shellPage,
+		"Users/bob/AppData/Local/Temp/setup.log":                 "not a place",
+	})
+	mk(t, install, map[string]string{
+		"FrontEnd/HttpProxy/ecp/auth/TimeoutLogoff.aspx": "<%@ Page %>",
+		"Bin/Microsoft.Exchange.Data.dll":                "MZ",
+	})
+	oldLive, oldInstall, oldHost := isLiveRoot, installPath, hostname
+	t.Cleanup(func() { isLiveRoot, installPath, hostname = oldLive, oldInstall, oldHost })
+	isLiveRoot = func(abs string) bool { return abs == root }
+	installPath = func() (string, error) { return install + string(filepath.Separator), nil }
+	hostname = func() (string, error) { return "LIVEHOST", nil }
+
+	g := walk(t, []string{root}, Config{Files: true})
+	sameList(t, "items", g.ipf(), []string{
+		filepath.ToSlash(install) + "/FrontEnd/HttpProxy/ecp/auth/TimeoutLogoff.aspx file ecp_auth",
+		"Windows/System32/inetsrv/config/applicationHost.config file iis_config",
+		"inetpub/wwwroot/aspnet_client/system_web/x.aspx file aspnet_client",
+	})
+}
