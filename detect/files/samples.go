@@ -58,17 +58,17 @@ func CheckPackSamples(ctx context.Context) ([]SampleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]string{} // rule name -> exhunt id
+	ids := map[string]bool{} // pack rule names
 	for _, f := range y.Report.Files {
 		for _, r := range f.Rules {
-			ids[r.Rule] = ""
+			ids[r.Rule] = true
 		}
 	}
 	have := map[string][2]bool{}
 	var out []SampleResult
 	for _, s := range ss {
 		res := SampleResult{Rule: s.Rule, Name: s.Name, Match: s.Match}
-		if _, known := ids[s.Rule]; !known {
+		if !ids[s.Rule] {
 			res.Err = fmt.Errorf("sample for a rule the pack does not have")
 		} else {
 			var rule string

@@ -241,12 +241,14 @@ var unexpectedPage = &files.Detector{
 			if !isPage(t) {
 				return files.Hit{}, false
 			}
+			// Below owa/auth: Current/, a version folder. A path without
+			// owa/auth in it (a single file handed over) sits directly there.
 			p := strings.ToLower(t.Path)
-			i := strings.Index(p, "/owa/auth/")
-			if i < 0 {
-				return files.Hit{}, false
+			sub := ""
+			if i := strings.Index(p, "/owa/auth/"); i >= 0 {
+				sub = p[i+len("/owa/auth/"):]
 			}
-			if sub := p[i+len("/owa/auth/"):]; strings.Contains(sub, "/") {
+			if strings.Contains(sub, "/") {
 				h.Fields["why"] = "a page in owa/auth/" + sub[:strings.IndexByte(sub, '/')] + ", which ships static files only"
 				return h, true
 			}
@@ -269,6 +271,8 @@ var unexpectedPage = &files.Detector{
 		{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/Current/themes/resources/lgnbotl.aspx", Place: placeOWAAuth, Match: true, Note: "a page among static resources",
 			Data: []byte(`<%@ Page Language="C#" %>`)},
 		{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/OutlookRU.aspx", Place: placeOWAAuth, Match: true, Note: "a look-alike page name",
+			Data: []byte(`<%@ Page Language="C#" %><html/>`)},
+		{Path: "OutlookRU.aspx", Place: placeOWAAuth, Match: true, Note: "a single file handed over: its place came from its location",
 			Data: []byte(`<%@ Page Language="C#" %><html/>`)},
 		{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/ecp/auth/TimeoutLogoff.aspx", Place: placeECPAuth, Match: false, Note: "the one page ecp/auth ships",
 			Data: []byte(`<%@ Page Language="C#" Inherits="Microsoft.Exchange.HttpProxy.TimeoutLogoff" %>`)},
