@@ -44,19 +44,19 @@ func (p palette) sev(s finding.Severity) string {
 
 // Verdict is the one-line headline for a host, in plain words. The
 // calibrated judgement comes with the assess stage; this says what the
-// logs show and nothing more.
+// evidence shows and nothing more.
 func Verdict(h finding.HostSummary) string {
 	switch {
 	case h.WorstSeverity >= finding.High && h.WorstStage >= finding.StageExploit:
-		return fmt.Sprintf("COMPROMISE INDICATED: the logs show the attack reached %q.", h.WorstStage.Title())
+		return fmt.Sprintf("COMPROMISE INDICATED: the evidence shows the attack reached %q.", h.WorstStage.Title())
 	case h.WorstSeverity >= finding.Medium && h.WorstStage >= finding.StageAttempt:
-		return fmt.Sprintf("EXPLOITATION ATTEMPTED: the logs show %q, but not that it succeeded.", h.WorstStage.Title())
+		return fmt.Sprintf("EXPLOITATION ATTEMPTED: the evidence shows %q, but not that it succeeded.", h.WorstStage.Title())
 	case h.WorstStage >= finding.StageRecon && h.WorstSeverity >= finding.Low:
 		return "SCANNED OR PROBED ONLY: scanning and exploitation attempts, none shown to get past reconnaissance."
 	case h.Findings > 0:
 		return "NOTHING ALARMING: only context (known-bad addresses or user agents), no attack stage."
 	}
-	return "NOTHING FOUND in the logs read (check below that they cover the period you care about)."
+	return "NOTHING FOUND in the evidence read (check below that they cover the period you care about)."
 }
 
 // Text writes the terminal report: per host the verdict, the stages
@@ -71,7 +71,7 @@ func Text(w io.Writer, doc *finding.Document, opt Options) error {
 		files += inv.Files
 		bytes += inv.Bytes
 	}
-	fmt.Fprintf(bw, "%s %d host(s), %d log file(s), %s read", p.c("1", "exhunt hunt:"), len(doc.Hosts), files, humanBytes(bytes))
+	fmt.Fprintf(bw, "%s %d host(s), %d file(s), %s read", p.c("1", "exhunt hunt:"), len(doc.Hosts), files, humanBytes(bytes))
 	if opt.Elapsed != "" {
 		fmt.Fprintf(bw, " in %s", opt.Elapsed)
 	}
