@@ -57,8 +57,9 @@ var oabDumpShell = &files.Detector{
 		}
 		// The regexp is case-insensitive with bounded repeats: Go runs it on
 		// its NFA at about 20 MB/s, and it was most of a file hunt's CPU.
-		// Every match holds "runat", which is cheap to look for first.
-		if !containsFold(t.Head, "runat") {
+		// Every match names ExternalUrl or InternalUrl, which ordinary pages
+		// do not ("runat" would not do: every ASP.NET page has it).
+		if !containsFold(t.Head, "externalurl") && !containsFold(t.Head, "internalurl") {
 			return files.Hit{}, false
 		}
 		loc := oabURL.FindIndex(t.Head)
