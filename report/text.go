@@ -171,6 +171,9 @@ func writeFinding(w io.Writer, p palette, f finding.Finding) {
 	}
 	loc := evidenceLoc(f.Evidence)
 	fmt.Fprintf(w, "           %s  %s  %s\n", when, f.Host, p.c("4", loc))
+	if f.Evidence.SHA256 != "" {
+		fmt.Fprintf(w, "           sha256=%s  size=%d\n", f.Evidence.SHA256, f.Evidence.Size)
+	}
 	var kv []string
 	for _, k := range sortedKeys(f.Evidence.Fields) {
 		if k == "chain_key" {
