@@ -11,47 +11,53 @@ import (
 	"strings"
 )
 
-// maxAppHostSize bounds the applicationHost.config we read (real ones are
+// MaxAppHostSize bounds the applicationHost.config we read (real ones are
 // well under 1 MB).
-const maxAppHostSize = 16 << 20
+const MaxAppHostSize = 16 << 20
 
-// readAppHostLogDirs returns the IIS log directories named in an
-// applicationHost.config, as written (environment variables unexpanded), in
-// document order without duplicates: <siteDefaults><logFile directory>,
-// each <site><logFile directory>, and <log><centralW3CLogFile directory>.
-// Malformed XML ends the read; what was found so far is returned with the
-// error.
-func readAppHostLogDirs(r io.Reader) ([]string, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxAppHostSize+1))
-	if err != nil {
-		return nil, err
+// AppHostElement is one start element of an applicationHost.config, with
+// the lower-cased names of the element and its parent.
+type AppHostElement struct {
+	Name, Parent string
+	El           xml.StartElement
+}
+
+// Attr returns an attribute by name, ignoring case; "" when absent.
+func (e AppHostElement) Attr(name string) string {
+	for _, a := range e.El.Attr {
+		if strings.EqualFold(a.Name.Local, name) {
+			return a.Value
+		}
 	}
-	if len(data) > maxAppHostSize {
-		return nil, errors.New("applicationHost.config larger than 16 MB")
+	return ""
+}
+
+// WalkAppHost calls fn for every element of an applicationHost.config in
+// document order. The file is hostile input: size (16 MB) and nesting
+// (256) are bounded, the decoder is lenient (IIS itself accepts sloppy
+// XML), and malformed XML ends the walk with an error after the elements
+// seen so far. Shared by the log-folder discovery here and the rogue
+// virtual-directory heuristic of detect/files.
+func WalkAppHost(r io.Reader, fn func(AppHostElement)) error {
+	data, err := io.ReadAll(io.LimitReader(r, MaxAppHostSize+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > MaxAppHostSize {
+		return errors.New("applicationHost.config larger than 16 MB")
 	}
 	data = bytes.TrimPrefix(data, bomUTF8)
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = false
 	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
-
 	var stack []string
-	var out []string
-	seen := map[string]bool{}
-	add := func(dir string) {
-		dir = strings.TrimSpace(dir)
-		k := strings.ToLower(dir)
-		if dir != "" && !seen[k] {
-			seen[k] = true
-			out = append(out, dir)
-		}
-	}
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, err
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -60,22 +66,39 @@ func readAppHostLogDirs(r io.Reader) ([]string, error) {
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
-			switch {
-			case name == "logfile" && (parent == "sitedefaults" || parent == "site"),
-				name == "centralw3clogfile" && parent == "log":
-				for _, a := range t.Attr {
-					if strings.EqualFold(a.Name.Local, "directory") {
-						add(a.Value)
-					}
-				}
-			}
+			fn(AppHostElement{Name: name, Parent: parent, El: t})
 			stack = append(stack, name)
+			if len(stack) > 256 {
+				return errors.New("applicationHost.config nested deeper than 256 elements")
+			}
 		case xml.EndElement:
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
 		}
 	}
+}
+
+// readAppHostLogDirs returns the IIS log directories named in an
+// applicationHost.config, as written (environment variables unexpanded), in
+// document order without duplicates: <siteDefaults><logFile directory>,
+// each <site><logFile directory>, and <log><centralW3CLogFile directory>.
+// Malformed XML ends the read; what was found so far is returned with the
+// error.
+func readAppHostLogDirs(r io.Reader) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	err := WalkAppHost(r, func(e AppHostElement) {
+		if e.Name == "logfile" && (e.Parent == "sitedefaults" || e.Parent == "site") ||
+			e.Name == "centralw3clogfile" && e.Parent == "log" {
+			dir := strings.TrimSpace(e.Attr("directory"))
+			if k := strings.ToLower(dir); dir != "" && !seen[k] {
+				seen[k] = true
+				out = append(out, dir)
+			}
+		}
+	})
+	return out, err
 }
 
 // sysDrive is the drive letter assumed for an offline image whose root is

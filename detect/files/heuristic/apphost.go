@@ -2,13 +2,10 @@ package heuristic
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"strings"
-)
 
-// appHostMaxSize bounds the applicationHost.config we parse.
-const appHostMaxSize = 16 << 20
+	"github.com/exhunt/exhunt/evidence"
+)
 
 // vdir is one IIS virtual directory.
 type vdir struct {
@@ -21,66 +18,22 @@ type vdir struct {
 // physicalPath as written). Malformed XML ends the read; what was found
 // so far is returned with the error.
 func readAppHostVDirs(data []byte) ([]vdir, error) {
-	if len(data) > appHostMaxSize {
-		data = data[:appHostMaxSize]
-	}
-	data = bytes.TrimPrefix(data, []byte{0xef, 0xbb, 0xbf})
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
-	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 	var out []vdir
-	var stack []string
 	var site, app string
-	attr := func(t xml.StartElement, name string) string {
-		for _, a := range t.Attr {
-			if strings.EqualFold(a.Name.Local, name) {
-				return a.Value
+	err := evidence.WalkAppHost(bytes.NewReader(data), func(e evidence.AppHostElement) {
+		switch {
+		case e.Name == "site" && e.Parent == "sites":
+			site, app = e.Attr("name"), ""
+		case e.Name == "application" && e.Parent == "site":
+			app = e.Attr("path")
+		case e.Name == "virtualdirectory" && (e.Parent == "application" || e.Parent == "virtualdirectorydefaults"):
+			if p := e.Attr("physicalPath"); p != "" {
+				out = append(out, vdir{Site: site, App: app, Path: e.Attr("path"), Physical: p})
 			}
 		}
-		return ""
-	}
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			name := strings.ToLower(t.Name.Local)
-			parent := ""
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1]
-			}
-			switch {
-			case name == "site" && parent == "sites":
-				site, app = attr(t, "name"), ""
-			case name == "application" && parent == "site":
-				app = attr(t, "path")
-			case name == "virtualdirectory" && (parent == "application" || parent == "virtualdirectorydefaults"):
-				if p := attr(t, "physicalPath"); p != "" {
-					out = append(out, vdir{Site: site, App: app, Path: attr(t, "path"), Physical: p})
-				}
-			}
-			stack = append(stack, name)
-			if len(stack) > 256 {
-				return out, errNesting
-			}
-		case xml.EndElement:
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-		}
-	}
+	})
+	return out, err
 }
-
-type constErr string
-
-func (e constErr) Error() string { return string(e) }
-
-const errNesting = constErr("applicationHost.config nested deeper than 256 elements")
 
 // reservedNames are the Windows device names a folder cannot normally
 // have (CON, PRN, AUX, NUL, COM1-9, LPT1-9): ProxyShell actors created

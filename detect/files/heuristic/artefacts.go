@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/exhunt/exhunt/detect/files"
+	"github.com/exhunt/exhunt/evidence"
 	"github.com/exhunt/exhunt/finding"
 	"github.com/exhunt/exhunt/internal/filegen"
 )
@@ -151,7 +152,7 @@ var rogueVirtualDirectory = &files.Detector{
 	Places: []string{placeIISConfig},
 	Match: func(t *files.Target) (files.Hit, bool) {
 		data := t.Head
-		if t.Size > int64(len(t.Head)) && t.At != nil && t.Size <= appHostMaxSize {
+		if t.Size > int64(len(t.Head)) && t.At != nil && t.Size <= evidence.MaxAppHostSize {
 			data = make([]byte, t.Size)
 			if n, _ := t.At.ReadAt(data, 0); int64(n) != t.Size {
 				data = t.Head
