@@ -12,16 +12,13 @@ COPIES=${COPIES:-40}
 RUNS=${RUNS:-3}
 OUT=bench/out/evtx
 mkdir -p "$OUT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 if ! [ -d "$SHARED/corpus" ] || ! [ -d "$SHARED/sigma/rules/windows" ]; then
 	echo "needs $SHARED/corpus and $SHARED/sigma (set SHARED=...)" >&2
 	exit 2
 fi
-need_apt() {
-	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq "$@" >/dev/null
-}
 python3 -c 'import Evtx' 2>/dev/null || /usr/bin/python3 -c 'import Evtx' 2>/dev/null || need_apt python3-evtx
 [ -x /usr/bin/time ] || need_apt time
 PY=python3
@@ -54,19 +51,6 @@ records() {
 		$PY -c 'import json,sys; d=json.load(sys.stdin); print(sum(i.get("records",0) for i in d.get("inventory",[])))'
 }
 
-timed() { # NAME OKCODES CMD...
-	local name=$1 ok=$2 rc=0
-	shift 2
-	/usr/bin/time -v -o "$OUT/$name.tv" "$@" >/dev/null 2>"$OUT/$name.stderr" || rc=$?
-	if ! [[ " $ok " == *" $rc "* ]]; then
-		echo "$name exited $rc; see $OUT/$name.stderr" >&2
-		exit 1
-	fi
-	awk -F': ' '
-		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
-		/Maximum resident set size/ { r = $2 }
-		END { print w, r }' "$OUT/$name.tv" >>"$OUT/$name.times"
-}
 
 cat >"$OUT/pyevtx.py" <<'PYEOF'
 import sys, os
@@ -101,7 +85,6 @@ done
 echo "== python-evtx (one copy, once: it is slow)"
 timed pyevtx "0" "$PY" "$OUT/pyevtx.py" "$ONE"
 
-best() { sort -n "$OUT/$1.times" | head -1; }
 read -r P_W P_R < <(best parse)
 read -r S_W S_R < <(best sigma)
 read -r Y_W Y_R < <(best pyevtx)

@@ -12,12 +12,9 @@ RUNS=${RUNS:-3}
 OUT=bench/out
 DATA=$OUT/data
 mkdir -p "$OUT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-need_apt() {
-	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq "$@" >/dev/null
-}
 command -v rg >/dev/null || need_apt ripgrep
 [ -x /usr/bin/time ] || need_apt time
 
@@ -38,22 +35,6 @@ echo "== patterns"
 "$OUT/exhunt" rules keywords >"$OUT/patterns.txt"
 echo "$(wc -l <"$OUT/patterns.txt") literal patterns in $OUT/patterns.txt"
 
-# timed NAME OKCODES CMD...: runs CMD under /usr/bin/time -v, appends
-# "wall_seconds max_rss_kb" to $OUT/NAME.times.
-timed() {
-	local name=$1 ok=$2
-	shift 2
-	local tv="$OUT/$name.time.txt" rc=0
-	/usr/bin/time -v -o "$tv" "$@" >/dev/null 2>"$OUT/$name.stderr" || rc=$?
-	if ! [[ " $ok " == *" $rc "* ]]; then
-		echo "$name exited $rc; see $OUT/$name.stderr" >&2
-		exit 1
-	fi
-	awk -F': ' '
-		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
-		/Maximum resident set size/ { r = $2 }
-		END { print w, r }' "$tv" >>"$OUT/$name.times"
-}
 
 rm -f "$OUT"/exhunt.times "$OUT"/rg.times
 echo "== warm-up"
@@ -66,7 +47,6 @@ for i in $(seq "$RUNS"); do
 	timed rg "0 1" rg -F -i -c -f "$OUT/patterns.txt" "$DATA"
 done
 
-best() { sort -n "$OUT/$1.times" | head -1; }
 read -r EX_WALL EX_RSS_ < <(best exhunt)
 read -r RG_WALL RG_RSS_ < <(best rg)
 EX_RSS=$(awk '{print $2}' "$OUT/exhunt.times" | sort -n | tail -1)

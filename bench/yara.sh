@@ -13,16 +13,13 @@ RUNS=${RUNS:-3}
 OUT=bench/out/yara
 DATA=$OUT/data
 mkdir -p "$OUT"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 if ! [ -d "$SHARED/corpus" ] || ! [ -d "$SHARED/signature-base/yara" ]; then
 	echo "needs $SHARED/corpus and $SHARED/signature-base (set SHARED=...)" >&2
 	exit 2
 fi
-need_apt() {
-	if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq "$@" >/dev/null
-}
 command -v yara >/dev/null || need_apt yara
 [ -x /usr/bin/time ] || need_apt time
 
@@ -53,19 +50,6 @@ BYTES=$(du -sb "$DATA" | cut -f1)
 FILES=$(find "$DATA" -type f | wc -l)
 echo "$FILES files, $BYTES bytes"
 
-timed() { # NAME OKCODES CMD...
-	local name=$1 ok=$2 rc=0
-	shift 2
-	/usr/bin/time -v -o "$OUT/$name.tv" "$@" >"$OUT/$name.out" 2>"$OUT/$name.stderr" || rc=$?
-	if ! [[ " $ok " == *" $rc "* ]]; then
-		echo "$name exited $rc; see $OUT/$name.stderr" >&2
-		exit 1
-	fi
-	awk -F': ' '
-		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
-		/Maximum resident set size/ { r = $2 }
-		END { print w, r }' "$OUT/$name.tv" >>"$OUT/$name.times"
-}
 
 rm -f "$OUT"/*.times
 find "$DATA" -type f -exec cat {} + >/dev/null
@@ -101,7 +85,6 @@ for x in sorted(ya - ex)[:10]: print("  only yara:  ", *x)
 open(os.path.join(out, "identical"), "w").write("yes" if same else "no")
 PYEOF
 
-best() { sort -n "$OUT/$1.times" | head -1; }
 read -r E_W E_R < <(best exhunt)
 read -r Y_W Y_R < <(best yara)
 awk -v b="$BYTES" -v ew="$E_W" -v yw="$Y_W" -v er="$E_R" -v yr="$Y_R" -v same="$(cat "$OUT/identical")" 'BEGIN {
