@@ -55,13 +55,7 @@ type Sample struct {
 
 // Validate checks the static parts of a detector.
 func (d *Detector) Validate() error {
-	var errs []string
-	if d.ID == "" {
-		errs = append(errs, "empty id")
-	}
-	if d.Title == "" {
-		errs = append(errs, "empty title")
-	}
+	errs := d.Advisory.Problems()
 	if d.Match == nil {
 		errs = append(errs, "no match function")
 	}
@@ -72,12 +66,6 @@ func (d *Detector) Validate() error {
 		if strings.TrimSpace(k) == "" {
 			errs = append(errs, "blank keyword")
 		}
-	}
-	if d.Stage == finding.StageNone {
-		errs = append(errs, "no stage")
-	}
-	if len(d.Techniques) == 0 {
-		errs = append(errs, "no ATT&CK technique")
 	}
 	var pos, neg bool
 	for _, s := range d.Samples {

@@ -134,6 +134,26 @@ type Advisory struct {
 	RuleFile string `json:"rule_file,omitempty"`
 }
 
+// Problems lists what a hand-written detector's advisory lacks (every
+// detector contract validates with it): an id, a title, a stage and at
+// least one ATT&CK technique.
+func (a Advisory) Problems() []string {
+	var out []string
+	if a.ID == "" {
+		out = append(out, "empty id")
+	}
+	if a.Title == "" {
+		out = append(out, "empty title")
+	}
+	if a.Stage == StageNone {
+		out = append(out, "no stage")
+	}
+	if len(a.Techniques) == 0 {
+		out = append(out, "no ATT&CK technique")
+	}
+	return out
+}
+
 // Evidence points a person at the line that caused the finding.
 type Evidence struct {
 	Path   string `json:"path"`             // relative to the hunted PATH, forward slashes

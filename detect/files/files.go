@@ -90,21 +90,12 @@ type Sample struct {
 
 // Validate checks the static parts of a detector.
 func (d *Detector) Validate() error {
-	var errs []string
+	errs := d.Advisory.Problems()
 	if !strings.HasPrefix(d.ID, "EXH-FILE-") {
 		errs = append(errs, "id must be EXH-FILE-NN")
 	}
-	if d.Title == "" {
-		errs = append(errs, "empty title")
-	}
 	if d.Match == nil {
 		errs = append(errs, "no match function")
-	}
-	if d.Stage == finding.StageNone {
-		errs = append(errs, "no stage")
-	}
-	if len(d.Techniques) == 0 {
-		errs = append(errs, "no ATT&CK technique")
 	}
 	if len(d.References) == 0 {
 		errs = append(errs, "no reference")
