@@ -52,6 +52,7 @@ type slotInfo struct {
 	str      int32 // owning strDef
 	storeAll bool  // keep every match, not just the first MaxReportedMatches
 	regex    bool  // matches may repeat an offset
+	greedy   bool  // of matches at one offset keep the last found
 }
 
 type external struct {
@@ -121,6 +122,9 @@ func Compile(sources []Source) (*Rules, Report) {
 	for _, sd := range c.strs {
 		if sd.keepAll || sd.dedupe {
 			c.slots[sd.slot].storeAll = true
+		}
+		if sd.greedy && sd.chain == nil {
+			c.slots[sd.slot].greedy = true
 		}
 	}
 	c.slotRules = make([][]int32, len(c.slots))

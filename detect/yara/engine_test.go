@@ -86,6 +86,21 @@ var stringCases = []scanCase{
 	{name: "regex-high-bytes", src: `rule t { strings: $a = /\xe4\xb8[\x80-\xbf]/ condition: $a }`, data: "x\xe4\xb8\xad", want: []string{"t"}},
 	{name: "regex-fullword", src: `rule t { strings: $a = /eval/ fullword condition: #a == 1 }`, data: "eval evaluate", want: []string{"t"}},
 	{name: "anonymous", src: `rule t { strings: $ = "abc" $ = "def" condition: all of them }`, data: "abcdef", want: []string{"t"}},
+
+	// libyara's own semantics, kept (see docs/yara.md).
+	{name: "regex-negated-class-nocase", src: `rule t { strings: $a = /x[^a]/i condition: #a == 1 }`, data: "xa xA xb", want: []string{"t"}, offsets: map[string][]int64{"$a": {6}}},
+	{name: "regex-leading-optional", src: `rule t { strings: $a = /q?\w/ condition: $a }`, data: "a qb", want: []string{"t"}, offsets: map[string][]int64{"$a": {2}}},
+	{name: "regex-optional-with-atomless-start", src: `rule t { strings: $a = /\s(ab)?/ condition: !a[1] == 3 }`, data: "x ab", want: []string{"t"}, offsets: map[string][]int64{"$a": {1}}},
+	{name: "regex-wide-ascii-order", src: `rule t { strings: $a = /\w+=/ wide ascii condition: $a }`, data: wide("ab="), want: nil},
+	{name: "regex-greedy-keeps-last", src: `rule t { strings: $a = /\w+y/ condition: #a == 4 and !a[1] == 5 and !a[2] == 4 }`, data: "aayay", want: []string{"t"}, offsets: map[string][]int64{"$a": {0, 1, 2, 3}}},
+	{name: "regex-lazy-keeps-first", src: `rule t { strings: $a = /\w+?y/ condition: #a == 4 and !a[1] == 3 and !a[3] == 3 }`, data: "aayay", want: []string{"t"}, offsets: map[string][]int64{"$a": {0, 1, 2, 3}}},
+	{name: "regex-chained-range", src: `rule t { strings: $a = /a.{201,}?b/ condition: $a }`, data: "a" + strings.Repeat("x", 100) + "\n" + strings.Repeat("x", 104) + "b", want: []string{"t"}},
+	{name: "regex-group-not-chained", src: `rule t { strings: $a = /(a.{201,}?b)/ condition: $a }`, data: "a" + strings.Repeat("x", 100) + "\n" + strings.Repeat("x", 104) + "b", want: nil},
+	{name: "regex-star-not-chained", src: `rule t { strings: $a = /a.*?b/ condition: $a }`, data: "a\nb", want: nil},
+	{name: "regex-wide-chain-gap-in-bytes", src: `rule t { strings: $a = /ab.{201,210}?cd/ wide condition: $a }`, data: wide("ab") + strings.Repeat("x", 205) + wide("cd"), want: []string{"t"}},
+	{name: "regex-wide-chain-gap-in-bytes-miss", src: `rule t { strings: $a = /ab.{201,210}?cd/ wide condition: $a }`, data: wide("ab") + wide(strings.Repeat("x", 205)) + wide("cd"), want: nil},
+	{name: "regex-literal-at", src: `rule t { strings: $a = /ab/ condition: $a at 2 }`, data: "ababab", want: []string{"t"}, offsets: map[string][]int64{"$a": {2}}},
+	{name: "regex-group-not-literal", src: `rule t { strings: $a = /a(b)/ condition: $a at 2 }`, data: "ababab", want: []string{"t"}, offsets: map[string][]int64{"$a": {0, 2, 4}}},
 }
 
 // conditionCases cover the condition language.
@@ -226,6 +241,7 @@ func TestUnsupported(t *testing.T) {
 	for _, c := range []struct{ src, reason string }{
 		{`rule t { strings: $a = /a(?:b)/ condition: $a }`, "regex"},
 		{`rule t { strings: $a = /(a)\1/ condition: $a }`, "backreferences"},
+		{`rule t { strings: $a = /a+b*?/ condition: $a }`, "greedy and ungreedy"},
 		{`rule t { strings: $a = "x" xor nocase condition: $a }`, "xor and nocase"},
 		{`rule t { strings: $a = "abc" base64 fullword condition: $a }`, "base64"},
 		{`rule t { condition: unknown_thing }`, "undefined identifier"},

@@ -331,10 +331,30 @@ func fullwordOK(data []byte, off, length int, wide bool) bool {
 	return true
 }
 
+// literalAt reports whether lit occurs at data[start:].
+func literalAt(data []byte, start int, lit []byte, nocase bool) bool {
+	if start+len(lit) > len(data) {
+		return false
+	}
+	d := data[start : start+len(lit)]
+	if !nocase {
+		return string(d) == string(lit)
+	}
+	for i, c := range lit {
+		if fold[d[i]] != fold[c] {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Scanner) verifyLiteral(p *pattern, start int) {
 	data := s.data
 	lit := p.lit
 	if start < 0 || start+len(lit) > len(data) {
+		return
+	}
+	if a := p.ascii; a != nil && literalAt(data, start, a.lit, a.nocase) {
 		return
 	}
 	d := data[start : start+len(lit)]
@@ -353,17 +373,30 @@ func (s *Scanner) verifyLiteral(p *pattern, start int) {
 	s.record(p.slot, int64(start), len(lit), p.prio)
 }
 
+// verifyRegexAtom runs a regex from an atom hit at q the way libyara
+// does: the part from the atom on once (leftmost-first), then the part
+// before it backwards, every start it reaches making a match that ends
+// where the forward run did.
 func (s *Scanner) verifyRegexAtom(p *pattern, ai, q int) {
-	info := p.atoms[ai]
+	info := &p.atoms[ai]
 	data := s.data
 	hi := len(data)
 	if p.window && q+re.ScanLimit < hi {
 		hi = q + re.ScanLimit
 	}
-	if info.fixed >= 0 {
-		if start := q - info.fixed; start >= 0 {
-			s.tryRegex(p, start, hi)
-		}
+	if p.whole {
+		s.verifyWhole(p, info, q)
+		return
+	}
+	if p.asciiFirst && s.machine.Match(info.fwd, data, q, hi, false) >= 0 {
+		return
+	}
+	f := s.machine.Match(info.fwd, data, q, hi, p.wide)
+	if f < 0 {
+		return
+	}
+	if info.rev == nil {
+		s.candidate(p, q, f)
 		return
 	}
 	lo := 0
@@ -376,12 +409,42 @@ func (s *Scanner) verifyRegexAtom(p *pattern, ai, q int) {
 		return true
 	})
 	for _, start := range s.starts {
-		s.tryRegex(p, start, hi)
+		s.candidate(p, start, q-start+f)
 	}
 }
 
-func (s *Scanner) tryRegex(p *pattern, start, hi int) {
-	n := s.machine.Match(p.prog, s.data, start, hi, p.wide)
+// verifyWhole runs a pattern libyara has no atom for from every start
+// the part before our atom reaches.
+func (s *Scanner) verifyWhole(p *pattern, info *atomInfo, q int) {
+	if info.rev == nil {
+		s.tryRegex(p, q, s.scanEnd(p, q))
+		return
+	}
+	lo := 0
+	if p.window && q-re.ScanLimit > 0 {
+		lo = q - re.ScanLimit
+	}
+	s.starts = s.starts[:0]
+	s.machine.Reverse(info.rev, s.data, q, lo, p.wide, func(start int) bool {
+		s.starts = append(s.starts, start)
+		return true
+	})
+	for _, start := range s.starts {
+		s.tryRegex(p, start, s.scanEnd(p, start))
+	}
+}
+
+// scanEnd bounds a forward run from pos by libyara's scan limit.
+func (s *Scanner) scanEnd(p *pattern, pos int) int {
+	hi := len(s.data)
+	if p.window && pos+re.ScanLimit < hi {
+		hi = pos + re.ScanLimit
+	}
+	return hi
+}
+
+// candidate records a regex match after the fullword test.
+func (s *Scanner) candidate(p *pattern, start, n int) {
 	if n <= 0 {
 		return
 	}
@@ -389,6 +452,15 @@ func (s *Scanner) tryRegex(p *pattern, start, hi int) {
 		return
 	}
 	s.record(p.slot, int64(start), n, p.prio)
+}
+
+// tryRegex runs a pattern without atoms at start, as libyara's empty atom:
+// an empty match is no match.
+func (s *Scanner) tryRegex(p *pattern, start, hi int) {
+	if p.asciiFirst && s.machine.Match(p.prog, s.data, start, hi, false) >= 0 {
+		return
+	}
+	s.candidate(p, start, s.machine.Match(p.prog, s.data, start, hi, p.wide))
 }
 
 // scanBrute runs the patterns that have no atom at every position where
@@ -420,7 +492,8 @@ func (s *Scanner) finish() {
 		if len(l.ms) < 2 {
 			continue
 		}
-		slices.SortFunc(l.ms, func(a, b rawMatch) int {
+		// Stable: at one offset and priority, the order found is kept.
+		slices.SortStableFunc(l.ms, func(a, b rawMatch) int {
 			if a.off != b.off {
 				if a.off < b.off {
 					return -1
@@ -430,7 +503,21 @@ func (s *Scanner) finish() {
 			return int(a.prio) - int(b.prio)
 		})
 		if s.r.slots[slot].storeAll {
-			l.ms = slices.CompactFunc(l.ms, func(a, b rawMatch) bool { return a.off == b.off })
+			if s.r.slots[slot].greedy {
+				// libyara replaces a greedy regexp's match at an offset
+				// with the one found later.
+				w := 0
+				for i := range l.ms {
+					if i+1 < len(l.ms) && l.ms[i+1].off == l.ms[i].off {
+						continue
+					}
+					l.ms[w] = l.ms[i]
+					w++
+				}
+				l.ms = l.ms[:w]
+			} else {
+				l.ms = slices.CompactFunc(l.ms, func(a, b rawMatch) bool { return a.off == b.off })
+			}
 			l.count = len(l.ms)
 		}
 	}

@@ -29,6 +29,9 @@ type strDef struct {
 	// report the same offset; the match list is then made unique after the
 	// scan, so every match is stored.
 	dedupe bool
+	// greedy is libyara's greedy-regexp flag: of matches at one offset
+	// the last found is kept, not the first.
+	greedy bool
 	chain  *chain
 	// atOnly is set while the condition uses the string only as "$s at N"
 	// with one constant N: libyara then records (and reports) only a match
@@ -42,14 +45,60 @@ type strDef struct {
 	literal bool
 }
 
+// hasGroup reports whether a regex source has a parenthesised group
+// (outside classes and escapes).
+func hasGroup(src string) bool {
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case '\\':
+			i++
+		case '[':
+			i++
+			if i < len(src) && src[i] == '^' {
+				i++
+			}
+			if i < len(src) && src[i] == ']' {
+				i++
+			}
+			for i < len(src) && src[i] != ']' {
+				if src[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		case '(':
+			return true
+		}
+	}
+	return false
+}
+
+// fitsInAtom is libyara's STRING_FLAGS_FITS_IN_ATOM for a literal of n
+// characters: then every atom hit (ascii or wide) is its own match, without
+// the ascii-before-wide order of checks.
+func fitsInAtom(n int, wide bool) bool {
+	if wide {
+		n *= 2
+	}
+	return n <= 4
+}
+
+// literalLen is the length of a literal tree (see isLiteralNode).
+func literalLen(n *re.Node) int {
+	if n.Op == re.OpConcat {
+		return len(n.Subs)
+	}
+	return 1
+}
+
 // isLiteralNode reports whether a tree is a plain sequence of bytes.
 func isLiteralNode(n *re.Node) bool {
 	switch n.Op {
 	case re.OpSet:
-		return n.Set.Count() == 1
+		return !n.Class && n.Set.Count() == 1
 	case re.OpConcat:
 		for _, s := range n.Subs {
-			if s.Op != re.OpSet || s.Set.Count() != 1 {
+			if s.Op != re.OpSet || s.Class || s.Set.Count() != 1 {
 				return false
 			}
 		}
@@ -84,6 +133,14 @@ type pattern struct {
 	wide     bool  // fullword and regex runs look at 2-byte characters
 	fullword bool
 
+	// ascii (text) and asciiFirst (regex) mark the wide form of a string
+	// that is also ascii: libyara tries the wide form at an atom only when
+	// the ascii one does not match there at all (even if it then fails
+	// fullword, or, for a regex without atoms, matches empty). ascii is
+	// the text string's ascii form; a regex runs its own code in ascii mode.
+	ascii      *pattern
+	asciiFirst bool
+
 	lit    []byte // patLiteral
 	nocase bool
 
@@ -91,12 +148,15 @@ type pattern struct {
 	window bool     // apply re.ScanLimit around the atom
 	atoms  []atomInfo
 	first  re.ByteSet // bytes a match can start with (for patterns without atoms)
+	// whole: the pattern runs from each start, not from its atom (libyara
+	// found no atom in it; ours only find the starts).
+	whole bool
 }
 
 // atomInfo tells how to get from an atom hit to match starts.
 type atomInfo struct {
-	fixed int      // prefix length in bytes, or -1
-	rev   *re.Prog // reversed prefix, when its length varies
+	fwd *re.Prog // the pattern from the atom on
+	rev *re.Prog // the part before the atom, reversed; nil when empty
 }
 
 // stringError marks a string the engine refuses, with the reason.
@@ -176,7 +236,9 @@ func (c *compiler) compileString(s ast.String, sd *strDef, slot int32) error {
 		if err != nil {
 			return unsupported("%s: %v (libyara rejects it too)", sd.id, err)
 		}
-		sd.literal = isLiteralNode(n)
+		// libyara treats a regex as a literal only without any group.
+		sd.literal = isLiteralNode(n) && !hasGroup(v.Regexp.Value)
+		sd.greedy = re.Greedy(n)
 		f := re.Flags{
 			NoCase: v.Nocase || v.Regexp.Modifiers&ast.RegexpCaseInsensitive != 0,
 			DotAll: v.Regexp.Modifiers&ast.RegexpDotAll != 0,
@@ -209,16 +271,22 @@ func (c *compiler) compileText(v *ast.TextString, sd *strDef, slot int32) error 
 		return c.compileBase64(v, val, sd, slot)
 	}
 	ascii := v.ASCII || !v.Wide
-	add := func(lit []byte, prio uint8, wide bool) {
-		c.addLiteral(&pattern{slot: slot, kind: patLiteral, prio: prio, wide: wide, fullword: v.Fullword, lit: lit, nocase: v.Nocase})
+	add := func(lit []byte, prio uint8, wide bool) *pattern {
+		p := &pattern{slot: slot, kind: patLiteral, prio: prio, wide: wide, fullword: v.Fullword, lit: lit, nocase: v.Nocase}
+		c.addLiteral(p)
+		return p
 	}
 	// libyara's order of checks at one offset: ascii, wide, xor wide, xor.
 	if !v.Xor || v.XorMin == 0 {
+		var a *pattern
 		if ascii {
-			add(val, 0, false)
+			a = add(val, 0, false)
 		}
 		if v.Wide {
-			add(toWide(val), 1, true)
+			w := add(toWide(val), 1, true)
+			if v.Fullword && !fitsInAtom(len(val), true) {
+				w.ascii = a
+			}
 		}
 	}
 	if v.Xor {
@@ -393,7 +461,8 @@ func hexNode(toks ast.HexTokens) (*re.Node, error) {
 		case *ast.HexJump:
 			max := v.End
 			if v.End == 0 {
-				max = -1
+				// "[n-]" is libyara's RANGE_ANY up to RE_MAX_RANGE.
+				max = re.MaxRepeat
 			}
 			subs = append(subs, &re.Node{Op: re.OpRepeat, Subs: []*re.Node{{Op: re.OpAny, DotAll: true}}, Min: v.Start, Max: max})
 		case *ast.HexOr:
@@ -420,28 +489,12 @@ func hexNode(toks ast.HexTokens) (*re.Node, error) {
 	return re.Concat(subs...), nil
 }
 
-// compileNodeVariants adds the ascii and wide forms of a regex.
-func (c *compiler) compileNodeVariants(n *re.Node, f re.Flags, sd *strDef, slot int32, ascii, wide bool) error {
-	if ascii && wide {
-		sd.dedupe = true
-	}
-	if ascii {
-		if err := c.compileNode(n, f, sd, slot, false, false, false); err != nil {
-			return err
-		}
-	}
-	if wide {
-		if err := c.compileNode(n, f, sd, slot, true, false, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // chainPieces cuts a top-level concatenation at non-greedy "any" repeats
-// longer than the chaining threshold, as libyara does.
+// with a bound over the chaining threshold, as libyara does: ".{0,300}?"
+// and ".{1,}?" chain, ".*?" and ".+?" (its STAR and PLUS nodes) do not,
+// and nothing inside or around parentheses does.
 func chainPieces(n *re.Node) ([]*re.Node, []gap) {
-	if n.Op != re.OpConcat {
+	if n.Op != re.OpConcat || n.Group {
 		return []*re.Node{n}, nil
 	}
 	var pieces []*re.Node
@@ -449,7 +502,7 @@ func chainPieces(n *re.Node) ([]*re.Node, []gap) {
 	cur := []*re.Node{}
 	for i, s := range n.Subs {
 		if i > 0 && i < len(n.Subs)-1 && len(cur) > 0 && s.Op == re.OpRepeat && !s.Greedy &&
-			s.Subs[0].Op == re.OpAny && (s.Min > chainThreshold || s.Max > chainThreshold || s.Max < 0) {
+			!s.Group && s.Subs[0].Op == re.OpAny && !s.Subs[0].Group && (s.Min > chainThreshold || s.Max > chainThreshold) {
 			pieces = append(pieces, concatOf(cur))
 			max := int64(s.Max)
 			if s.Max < 0 || s.Max >= re.MaxRepeat {
@@ -472,50 +525,95 @@ func concatOf(subs []*re.Node) *re.Node {
 	return re.Concat(subs...)
 }
 
-// compileNode compiles a regex or hex tree in one mode (ascii or wide),
-// chaining it when it has long jumps.
+// compileNode compiles a regex or hex tree in one mode (ascii).
 func (c *compiler) compileNode(n *re.Node, f re.Flags, sd *strDef, slot int32, wide, hex, noWindow bool) error {
+	return c.compileModes(n, f, sd, slot, !wide, wide, hex, noWindow, sd.literal)
+}
+
+// compileNodeVariants adds the ascii and wide forms of a regex.
+func (c *compiler) compileNodeVariants(n *re.Node, f re.Flags, sd *strDef, slot int32, ascii, wide bool) error {
+	if ascii && wide {
+		sd.dedupe = true
+	}
+	return c.compileModes(n, f, sd, slot, ascii, wide, false, false, sd.literal)
+}
+
+// compileModes compiles a regex or hex tree in its modes, cut into a chain
+// at long jumps as libyara does. A chain's pieces are strings of their own
+// in the same modes (with fullword applying to each piece), and the gaps
+// count bytes even for wide pieces (libyara does not double them).
+func (c *compiler) compileModes(n *re.Node, f re.Flags, sd *strDef, slot int32, ascii, wide, hex, noWindow, literal bool) error {
 	pieces, gaps := chainPieces(n)
-	if len(pieces) == 1 {
-		prio := uint8(0)
-		if wide {
-			prio = 1
-		}
-		return c.addRegex(n, f, slot, prio, wide, sd.fullword, !noWindow)
+	if len(pieces) > 1 && sd.chain != nil {
+		return unsupported("%s: chained twice", sd.id)
 	}
-	if wide || sd.chain != nil {
-		return unsupported("%s: long jumps in a wide or ascii+wide regex", sd.id)
+	var ch *chain
+	if len(pieces) > 1 {
+		ch = &chain{gaps: gaps}
 	}
-	ch := &chain{gaps: gaps}
 	for _, p := range pieces {
-		ps := c.newSlot()
-		ch.slots = append(ch.slots, ps)
+		ps := slot
 		// Pieces of a hex string without alternatives run without the scan
 		// window, like libyara's fast hex matcher.
-		pieceNoWindow := hex && noWindow
-		if err := c.addRegex(p, f, ps, 0, false, false, !pieceNoWindow); err != nil {
-			return err
+		window := !noWindow
+		lit := literal
+		if ch != nil {
+			ps = c.newSlot()
+			ch.slots = append(ch.slots, ps)
+			window = !(hex && noWindow)
+			lit = isLiteralNode(p)
+		}
+		first := len(c.pats)
+		if ascii {
+			if err := c.addRegex(p, f, ps, 0, false, sd.fullword, window, hex); err != nil {
+				return err
+			}
+		}
+		mid := len(c.pats)
+		if wide {
+			if err := c.addRegex(p, f, ps, 0, true, sd.fullword, window, hex); err != nil {
+				return err
+			}
+		}
+		if ascii && wide && mid == first+1 && len(c.pats) == mid+1 && !(lit && fitsInAtom(literalLen(p), true)) {
+			c.pats[mid].asciiFirst = true
 		}
 	}
-	sd.chain = ch
-	sd.dedupe = true
+	if ch != nil {
+		sd.chain = ch
+		sd.dedupe = true
+	}
 	return nil
 }
 
 // addRegex compiles one tree into a regex pattern with its atoms.
-func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide, fullword, window bool) error {
-	prog, err := re.Compile(n, f)
-	if err != nil {
-		return unsupported("%v", err)
-	}
-	p := &pattern{slot: slot, kind: patRegex, prio: prio, wide: wide, fullword: fullword, prog: prog, window: window}
+func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide, fullword, window, hex bool) error {
 	maxLen := 4
 	if wide {
 		maxLen = 2
 	}
-	atoms, _ := re.Atoms(n, f, maxLen, charsQuality)
+	// Without an atom of its own libyara runs the pattern from every
+	// offset (see re.ResolveOptional); our atoms then only find the starts.
+	whole := !re.YaraAtoms(n)
+	n = re.ResolveOptional(n)
+	prog, err := re.Compile(n, f)
+	if err != nil {
+		return unsupported("%v", err)
+	}
+	p := &pattern{slot: slot, kind: patRegex, prio: prio, wide: wide, fullword: fullword, prog: prog, window: window, whole: whole}
+	var atoms []re.Atom
+	if !hex && !whole {
+		// libyara's own atoms: its split of the pattern decides lengths,
+		// fullword and the ascii-before-wide order.
+		atoms = re.LibyaraAtoms(n, f, maxLen)
+	}
+	if atoms == nil {
+		atoms, _ = re.Atoms(n, f, maxLen, charsQuality)
+	}
 	first, ok := re.FirstSet(n, f)
 	if !ok {
+		// The pattern can match the empty string (and so start anywhere).
+		first = re.ByteSet{}
 		first.Negate()
 	}
 	p.first = first
@@ -526,18 +624,16 @@ func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide
 		return nil
 	}
 	for ai, a := range atoms {
-		info := atomInfo{fixed: -1}
-		if a.PrefixMin == a.PrefixMax {
-			info.fixed = a.PrefixMin
-			if wide {
-				info.fixed *= 2
-			}
-		} else {
-			rev, err := re.CompileReverse(a.Prefix, f)
-			if err != nil {
+		var info atomInfo
+		if a.Suffix == n {
+			info.fwd = prog
+		} else if info.fwd, err = re.Compile(a.Suffix, f); err != nil {
+			return unsupported("%v", err)
+		}
+		if a.Prefix.Op != re.OpEmpty {
+			if info.rev, err = re.CompileReverse(a.Prefix, f); err != nil {
 				return unsupported("%v", err)
 			}
-			info.rev = rev
 		}
 		p.atoms = append(p.atoms, info)
 		e := atomEntry{pat: idx, atom: int32(ai)}

@@ -93,12 +93,30 @@ func (s *ByteSet) Members() []byte {
 type Node struct {
 	Op     Op
 	Set    ByteSet // OpSet
+	Neg    bool    // OpSet: a negated class [^...]; Set is already complemented
+	Class  bool    // OpSet: from a class or \w \d \s (not a literal character)
+	Group  bool    // written in parentheses (libyara does not chain through groups)
 	DotAll bool    // OpAny: matches '\n' even without the /s flag
 	Subs   []*Node
 	Min    int  // OpRepeat
 	Max    int  // OpRepeat; -1 for unbounded
 	Greedy bool // OpRepeat
 	Assert int  // OpAssert
+}
+
+// Greedy reports whether n has a greedy quantifier (libyara's
+// STRING_FLAGS_GREEDY_REGEXP: of two matches at one offset the later found
+// replaces the earlier).
+func Greedy(n *Node) bool {
+	if n.Op == OpRepeat && n.Greedy {
+		return true
+	}
+	for _, s := range n.Subs {
+		if Greedy(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Lit returns a node matching the single byte c.

@@ -17,6 +17,10 @@ type Atom struct {
 	// Next are up to four single characters (case-folded) that always
 	// follow the atom; a cheap pre-check before running the pattern.
 	Next []byte
+	// Suffix is the part of the pattern from the atom on (the atom
+	// included), as libyara's forward code: it runs once from the atom,
+	// and every start the prefix reaches backwards shares its length.
+	Suffix *Node
 }
 
 // Quality scores a candidate atom; higher is better, and a candidate that
@@ -45,7 +49,7 @@ func Atoms(n *Node, f Flags, maxLen int, q Quality) ([]Atom, int) {
 			pre = &Node{Op: OpEmpty}
 		}
 		lo, hi := pre.MinMaxLen()
-		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi, Next: at.next}
+		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi, Next: at.next, Suffix: at.suffix}
 	}
 	return out, c.quality
 }
@@ -54,6 +58,15 @@ type candAtom struct {
 	chars  []ByteSet
 	prefix *Node // nil: empty
 	next   []byte
+	suffix *Node
+}
+
+// suffixOf is the continuation of inner followed by rest.
+func suffixOf(inner *Node, rest []*Node) *Node {
+	if len(rest) == 0 {
+		return inner
+	}
+	return &Node{Op: OpConcat, Subs: append([]*Node{inner}, rest...)}
 }
 
 type candidate struct {
@@ -73,16 +86,10 @@ func (a *atomizer) charSet(n *Node) (ByteSet, bool) {
 	var s ByteSet
 	switch n.Op {
 	case OpSet:
-		s = n.Set
-	case OpAny:
-		return s, false
+		return SetOf(n, a.f.NoCase), true
 	default:
 		return s, false
 	}
-	if a.f.NoCase {
-		s = FoldSet(s)
-	}
-	return s, true
 }
 
 // expansions counts the distinct case-folded byte strings a window stands for.
@@ -159,8 +166,36 @@ func (a *atomizer) best(n *Node) (candidate, bool) {
 		if n.Min == 0 {
 			return candidate{}, false
 		}
-		// Atoms of the first repetition.
-		return a.best(n.Subs[0])
+		// Atoms of the first repetition, followed by the others.
+		c, ok := a.best(n.Subs[0])
+		if !ok || n.Max == 1 {
+			return c, ok
+		}
+		if n.Max < 0 {
+			// "x+" is one loop in libyara's code: an atom in it may be in
+			// any round, with more rounds before and after it.
+			more := &Node{Op: OpRepeat, Subs: n.Subs, Min: 0, Max: -1, Greedy: n.Greedy}
+			atoms := make([]candAtom, len(c.atoms))
+			for i, at := range c.atoms {
+				at.prefix = prefixOf([]*Node{more}, at.prefix)
+				at.suffix = suffixOf(at.suffix, []*Node{more})
+				atoms[i] = at
+			}
+			c.atoms = atoms
+			return c, true
+		}
+		rest := *n
+		rest.Min = max(n.Min-1, 0)
+		if n.Max > 0 {
+			rest.Max = n.Max - 1
+		}
+		atoms := make([]candAtom, len(c.atoms))
+		for i, at := range c.atoms {
+			at.suffix = suffixOf(at.suffix, []*Node{&rest})
+			atoms[i] = at
+		}
+		c.atoms = atoms
+		return c, true
 	}
 	return candidate{}, false
 }
@@ -217,7 +252,7 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 				w := append([]ByteSet(nil), chars...)
 				q := a.q(w)
 				best, ok = a.better(best, ok, candidate{
-					atoms:   []candAtom{{chars: w, prefix: prefixOf(subs[:i], nil), next: a.following(subs[j+1:])}},
+					atoms:   []candAtom{{chars: w, prefix: prefixOf(subs[:i], nil), next: a.following(subs[j+1:]), suffix: suffixOf(subs[i], subs[i+1:])}},
 					quality: q,
 				})
 			}
@@ -231,7 +266,7 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 			}
 			shifted := candidate{quality: c.quality}
 			for _, at := range c.atoms {
-				shifted.atoms = append(shifted.atoms, candAtom{chars: at.chars, prefix: prefixOf(subs[:i], at.prefix)})
+				shifted.atoms = append(shifted.atoms, candAtom{chars: at.chars, prefix: prefixOf(subs[:i], at.prefix), suffix: suffixOf(at.suffix, subs[i+1:])})
 			}
 			best, ok = a.better(best, ok, shifted)
 		}
@@ -247,6 +282,65 @@ func tz(x uint64) int {
 	for x&1 == 0 {
 		x >>= 1
 		n++
+	}
+	return n
+}
+
+// ResolveOptional reproduces how libyara 4.2 runs a regexp in which it
+// finds no atom. Its atoms come only from literal characters (not classes,
+// not \w \d \s, not optional "x?"/"{0,n}" or starred parts, and from an
+// alternation only when every branch has one). Without any, it scans with
+// an empty atom at every offset and runs the regexp's code from the entry
+// of the root node, and that entry skips the split of a leading "x?" or
+// "x{0,1}" (also inside a leading group or the first round of a leading
+// "+" or "{n,m}"): the optional part becomes required, so /q?\w/ never
+// matches text without a "q" and /(\d)?\s/ only a digit followed by a
+// space. ResolveOptional returns the tree whose matches are libyara's.
+func ResolveOptional(n *Node) *Node {
+	if YaraAtoms(n) {
+		return n
+	}
+	return requireLeading(n)
+}
+
+// requireLeading copies n with its leading optional parts made required.
+func requireLeading(n *Node) *Node {
+	switch n.Op {
+	case OpConcat:
+		if len(n.Subs) == 0 {
+			return n
+		}
+		first := requireLeading(n.Subs[0])
+		if first == n.Subs[0] {
+			return n
+		}
+		y := *n
+		y.Subs = append([]*Node{first}, n.Subs[1:]...)
+		return &y
+	case OpRepeat:
+		if n.Subs[0].Op == OpAny {
+			// libyara's RANGE_ANY: one instruction, no split to skip.
+			return n
+		}
+		if n.Min == 0 && n.Max == 1 {
+			return requireLeading(n.Subs[0])
+		}
+		if n.Min >= 1 {
+			// The first round is emitted apart (libyara's prolog).
+			first := requireLeading(n.Subs[0])
+			if first == n.Subs[0] {
+				return n
+			}
+			rest := *n
+			rest.Min--
+			if rest.Max > 0 {
+				rest.Max--
+			}
+			if rest.Max == 0 {
+				return first
+			}
+			return &Node{Op: OpConcat, Subs: []*Node{first, &rest}}
+		}
 	}
 	return n
 }

@@ -26,6 +26,9 @@ func Parse(src string) (*Node, error) {
 	if p.pos < len(p.src) {
 		return nil, fmt.Errorf("regex: unexpected %q at offset %d", p.src[p.pos], p.pos)
 	}
+	if p.greedy && p.lazy {
+		return nil, errors.New("regex: greedy and ungreedy quantifiers can't be mixed")
+	}
 	return n, nil
 }
 
@@ -33,6 +36,9 @@ type parser struct {
 	src   string
 	pos   int
 	depth int
+	// greedy and lazy record the kinds of quantifiers seen; libyara
+	// rejects a regex with both.
+	greedy, lazy bool
 }
 
 var errEOF = errors.New("regex: unexpected end")
@@ -139,6 +145,11 @@ func (p *parser) repeat() (*Node, error) {
 		greedy = false
 		p.pos++
 	}
+	if greedy {
+		p.greedy = true
+	} else {
+		p.lazy = true
+	}
 	if p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '*', '+', '?':
@@ -221,6 +232,7 @@ func (p *parser) single() (*Node, error) {
 		}
 		p.pos++
 		p.depth--
+		n.Group = true
 		return n, nil
 	case '.':
 		p.pos++
@@ -234,7 +246,7 @@ func (p *parser) single() (*Node, error) {
 		e := p.src[p.pos+1]
 		if set, ok := escapeClass(e); ok {
 			p.pos += 2
-			return &Node{Op: OpSet, Set: set}, nil
+			return &Node{Op: OpSet, Set: set, Class: true}, nil
 		}
 		if e >= '1' && e <= '9' {
 			return nil, errors.New("regex: backreferences are not allowed")
@@ -407,7 +419,7 @@ func (p *parser) class() (*Node, error) {
 	if negated {
 		set.Negate()
 	}
-	return &Node{Op: OpSet, Set: set}, nil
+	return &Node{Op: OpSet, Set: set, Neg: negated, Class: true}, nil
 }
 
 // classChar reads one class character (literal or escape) at i for use as

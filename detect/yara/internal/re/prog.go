@@ -61,6 +61,24 @@ func init() {
 	}
 }
 
+// SetOf returns the bytes an OpSet node matches. Under nocase a negated
+// class excludes both cases of its members, as libyara tests the byte and
+// its other case against the class before negating: /[^a]/i matches
+// neither 'a' nor 'A'.
+func SetOf(n *Node, nocase bool) ByteSet {
+	if !nocase {
+		return n.Set
+	}
+	if !n.Neg {
+		return FoldSet(n.Set)
+	}
+	p := n.Set
+	p.Negate()
+	p = FoldSet(p)
+	p.Negate()
+	return p
+}
+
 // FoldSet adds the other ASCII case of every letter in s.
 func FoldSet(s ByteSet) ByteSet {
 	out := s
@@ -153,12 +171,12 @@ func size(n *Node) int {
 
 // effectiveBounds turns a repeat whose upper bound cannot be reached within
 // the scan limit into an unbounded one, so "\w{1,32767}" does not unroll.
+// (When the body can match empty, only the count of empty rounds differs,
+// which changes no match.)
 func effectiveBounds(n *Node) (min, max int) {
 	min, max = n.Min, n.Max
 	if max > ScanLimit {
-		if lo, _ := n.Subs[0].MinMaxLen(); lo > 0 {
-			max = -1
-		}
+		max = -1
 	}
 	return min, max
 }
@@ -194,7 +212,7 @@ func (c *compiler) pc() int32 { return int32(len(c.insts)) }
 func (c *compiler) emit(n *Node) {
 	switch n.Op {
 	case OpSet:
-		c.add(inst{op: iSet, x: c.set(n.Set)})
+		c.add(inst{op: iSet, x: c.set(SetOf(n, c.f.NoCase))})
 	case OpAny:
 		var s ByteSet
 		s.Negate()
@@ -285,10 +303,7 @@ func FirstSet(n *Node, f Flags) (ByteSet, bool) {
 func firstSet(n *Node, f Flags, s *ByteSet) bool {
 	switch n.Op {
 	case OpSet:
-		set := n.Set
-		if f.NoCase {
-			set = FoldSet(set)
-		}
+		set := SetOf(n, f.NoCase)
 		s.Union(&set)
 		return true
 	case OpAny:
