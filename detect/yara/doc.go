@@ -30,10 +30,17 @@
 // over tens of thousands of atoms walks a transition table far larger than
 // the cache. The set of candidate positions is the same either way.
 //
+// A regex's atom is the one libyara chooses (internal/re/yatoms.go), since
+// its place decides results: libyara runs the regex forwards from the atom
+// once and backwards to every start, tries the wide form only where the
+// ascii form fails from the atom, and without an atom runs the regex from
+// every offset. The key scanned for may extend libyara's atom with the
+// characters the regex must continue with.
+//
 // Verification follows libyara's order of checks at an offset (ascii,
 // wide, xor wide, xor), its fullword test, its 4096-byte regex window, its
-// chaining of hex strings at jumps over 200 bytes, and one match per
-// offset per string. Identical string definitions in different rules share
+// chaining at lazy jumps over 200 bytes, and one match per offset per
+// string (the last found for a greedy regex, else the first). Identical string definitions in different rules share
 // one match list, so signature-base's many repeated strings are searched
 // and verified once. Nothing is allocated per candidate.
 //

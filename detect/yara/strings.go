@@ -594,8 +594,9 @@ func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide
 	}
 	// Without an atom of its own libyara runs the pattern from every
 	// offset (see re.ResolveOptional); our atoms then only find the starts.
-	whole := !re.YaraAtoms(n)
-	n = re.ResolveOptional(n)
+	choice := re.ChooseLibyaraAtoms(n)
+	whole := len(choice) == 0
+	n = re.ResolveOptional(n, choice)
 	prog, err := re.Compile(n, f)
 	if err != nil {
 		return unsupported("%v", err)
@@ -605,7 +606,7 @@ func (c *compiler) addRegex(n *re.Node, f re.Flags, slot int32, prio uint8, wide
 	if !hex && !whole {
 		// libyara's own atoms: its split of the pattern decides lengths,
 		// fullword and the ascii-before-wide order.
-		atoms = re.LibyaraAtoms(n, f, maxLen)
+		atoms = re.LibyaraAtoms(n, choice, f, maxLen)
 	}
 	if atoms == nil {
 		atoms, _ = re.Atoms(n, f, maxLen, charsQuality)

@@ -13,6 +13,7 @@ package re
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -69,21 +70,28 @@ func (s *ByteSet) Negate() {
 
 // Count returns the number of members.
 func (s *ByteSet) Count() int {
-	n := 0
-	for _, w := range s {
-		for ; w != 0; w &= w - 1 {
-			n++
+	return bits.OnesCount64(s[0]) + bits.OnesCount64(s[1]) + bits.OnesCount64(s[2]) + bits.OnesCount64(s[3])
+}
+
+// Single returns the only member of a one-member set.
+func (s *ByteSet) Single() (byte, bool) {
+	if s.Count() != 1 {
+		return 0, false
+	}
+	for w, x := range s {
+		if x != 0 {
+			return byte(w<<6 | bits.TrailingZeros64(x)), true
 		}
 	}
-	return n
+	return 0, false
 }
 
 // Members returns the members in increasing order.
 func (s *ByteSet) Members() []byte {
-	var out []byte
-	for c := 0; c < 256; c++ {
-		if s.Has(byte(c)) {
-			out = append(out, byte(c))
+	out := make([]byte, 0, s.Count())
+	for w, x := range s {
+		for ; x != 0; x &= x - 1 {
+			out = append(out, byte(w<<6|bits.TrailingZeros64(x)))
 		}
 	}
 	return out

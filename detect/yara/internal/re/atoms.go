@@ -44,21 +44,53 @@ func Atoms(n *Node, f Flags, maxLen int, q Quality) ([]Atom, int) {
 	}
 	out := make([]Atom, len(c.atoms))
 	for i, at := range c.atoms {
-		pre := at.prefix
+		pre := at.prefix.build()
 		if pre == nil {
 			pre = &Node{Op: OpEmpty}
 		}
 		lo, hi := pre.MinMaxLen()
-		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi, Next: at.next, Suffix: at.suffix}
+		out[i] = Atom{Chars: at.chars, Prefix: pre, PrefixMin: lo, PrefixMax: hi, Next: a.following(at.next), Suffix: at.suffix.build()}
 	}
 	return out, c.quality
 }
 
 type candAtom struct {
 	chars  []ByteSet
-	prefix *Node // nil: empty
-	next   []byte
-	suffix *Node
+	prefix *lazyNode // nil: empty
+	next   []*Node   // what follows the atom (for Atom.Next)
+	suffix *lazyNode
+}
+
+// lazyNode is a prefix or suffix tree built only for the atoms finally
+// chosen: before, then inner's tree (or node), then after.
+type lazyNode struct {
+	before []*Node
+	inner  *lazyNode
+	node   *Node
+	after  []*Node
+}
+
+func (l *lazyNode) build() *Node {
+	if l == nil {
+		return nil
+	}
+	mid := l.node
+	if l.inner != nil {
+		mid = l.inner.build()
+	}
+	var subs []*Node
+	subs = append(subs, l.before...)
+	if mid != nil {
+		subs = append(subs, mid)
+	}
+	subs = append(subs, l.after...)
+	switch len(subs) {
+	case 0:
+		return nil
+	case 1:
+		return subs[0]
+	}
+	return &Node{Op: OpConcat, Subs: subs}
 }
 
 // suffixOf is the continuation of inner followed by rest.
@@ -109,6 +141,13 @@ func expansions(chars []ByteSet) int {
 		}
 	}
 	return n
+}
+
+func lazyBefore(nodes []*Node) *lazyNode {
+	if len(nodes) == 0 {
+		return nil
+	}
+	return &lazyNode{before: nodes}
 }
 
 func prefixOf(nodes []*Node, inner *Node) *Node {
@@ -177,8 +216,8 @@ func (a *atomizer) best(n *Node) (candidate, bool) {
 			more := &Node{Op: OpRepeat, Subs: n.Subs, Min: 0, Max: -1, Greedy: n.Greedy}
 			atoms := make([]candAtom, len(c.atoms))
 			for i, at := range c.atoms {
-				at.prefix = prefixOf([]*Node{more}, at.prefix)
-				at.suffix = suffixOf(at.suffix, []*Node{more})
+				at.prefix = &lazyNode{before: []*Node{more}, inner: at.prefix}
+				at.suffix = &lazyNode{inner: at.suffix, after: []*Node{more}}
 				atoms[i] = at
 			}
 			c.atoms = atoms
@@ -191,7 +230,7 @@ func (a *atomizer) best(n *Node) (candidate, bool) {
 		}
 		atoms := make([]candAtom, len(c.atoms))
 		for i, at := range c.atoms {
-			at.suffix = suffixOf(at.suffix, []*Node{&rest})
+			at.suffix = &lazyNode{inner: at.suffix, after: []*Node{&rest}}
 			atoms[i] = at
 		}
 		c.atoms = atoms
@@ -252,7 +291,7 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 				w := append([]ByteSet(nil), chars...)
 				q := a.q(w)
 				best, ok = a.better(best, ok, candidate{
-					atoms:   []candAtom{{chars: w, prefix: prefixOf(subs[:i], nil), next: a.following(subs[j+1:]), suffix: suffixOf(subs[i], subs[i+1:])}},
+					atoms:   []candAtom{{chars: w, prefix: lazyBefore(subs[:i]), next: subs[j+1:], suffix: &lazyNode{node: subs[i], after: subs[i+1:]}}},
 					quality: q,
 				})
 			}
@@ -266,7 +305,7 @@ func (a *atomizer) concat(subs []*Node) (candidate, bool) {
 			}
 			shifted := candidate{quality: c.quality}
 			for _, at := range c.atoms {
-				shifted.atoms = append(shifted.atoms, candAtom{chars: at.chars, prefix: prefixOf(subs[:i], at.prefix), suffix: suffixOf(at.suffix, subs[i+1:])})
+				shifted.atoms = append(shifted.atoms, candAtom{chars: at.chars, prefix: &lazyNode{before: subs[:i], inner: at.prefix}, suffix: &lazyNode{inner: at.suffix, after: subs[i+1:]}})
 			}
 			best, ok = a.better(best, ok, shifted)
 		}
@@ -295,9 +334,10 @@ func tz(x uint64) int {
 // "x{0,1}" (also inside a leading group or the first round of a leading
 // "+" or "{n,m}"): the optional part becomes required, so /q?\w/ never
 // matches text without a "q" and /(\d)?\s/ only a digit followed by a
-// space. ResolveOptional returns the tree whose matches are libyara's.
-func ResolveOptional(n *Node) *Node {
-	if YaraAtoms(n) {
+// space. ResolveOptional returns the tree whose matches are libyara's, given
+// libyara's atom choice for n (ChooseLibyaraAtoms).
+func ResolveOptional(n *Node, choice LibyaraAtomNodes) *Node {
+	if len(choice) > 0 {
 		return n
 	}
 	return requireLeading(n)

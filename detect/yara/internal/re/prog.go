@@ -81,14 +81,12 @@ func SetOf(n *Node, nocase bool) ByteSet {
 
 // FoldSet adds the other ASCII case of every letter in s.
 func FoldSet(s ByteSet) ByteSet {
-	out := s
-	for c := 0; c < 256; c++ {
-		if s.Has(byte(c)) {
-			out.Add(lowerTab[c])
-			out.Add(upperTab[c])
-		}
-	}
-	return out
+	// 'A'..'Z' are bits 1..26 of word 1, 'a'..'z' bits 33..58.
+	const letters = uint64(0x7FFFFFE)
+	up := s[1] & letters
+	lo := s[1] & (letters << 32)
+	s[1] |= up<<32 | lo>>32
+	return s
 }
 
 // Compile compiles n forwards.

@@ -33,8 +33,10 @@ const (
 func yAtomByte(n *Node) (byte, byte, bool) {
 	switch n.Op {
 	case OpSet:
-		if !n.Class && n.Set.Count() == 1 {
-			return n.Set.Members()[0], 0xFF, true
+		if !n.Class {
+			if b, ok := n.Set.Single(); ok {
+				return b, 0xFF, true
+			}
 		}
 	case OpAny:
 		return 0, 0, true
@@ -258,8 +260,12 @@ func yaraAtomNodes(n *Node) [][]*Node {
 	return atoms
 }
 
-// YaraAtoms reports whether libyara finds an atom in the pattern n.
-func YaraAtoms(n *Node) bool { return len(yaraAtomNodes(n)) > 0 }
+// LibyaraAtomNodes is libyara's atom choice for n, computed once for
+// LibyaraAtoms (nil: libyara finds no atom).
+type LibyaraAtomNodes [][]*Node
+
+// ChooseLibyaraAtoms returns libyara's atom choice for n.
+func ChooseLibyaraAtoms(n *Node) LibyaraAtomNodes { return yaraAtomNodes(n) }
 
 // LibyaraAtoms returns libyara's atoms for the pattern n as Atoms, split
 // where libyara splits (Prefix before the atom's first node, Suffix from
@@ -269,9 +275,9 @@ func YaraAtoms(n *Node) bool { return len(yaraAtomNodes(n)) > 0 }
 // where they are missing the forward run from libyara's atom fails and
 // libyara reports nothing either. It returns nil when libyara has no atom
 // or one of them cannot be placed (never expected).
-func LibyaraAtoms(n *Node, f Flags, maxChars int) []Atom {
+func LibyaraAtoms(n *Node, choice LibyaraAtomNodes, f Flags, maxChars int) []Atom {
 	var out []Atom
-	for _, nodes := range yaraAtomNodes(n) {
+	for _, nodes := range choice {
 		pre, suf, ok := splitAt(n, nodes[0])
 		if !ok {
 			return nil
