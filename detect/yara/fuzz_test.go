@@ -43,6 +43,9 @@ rule f_xor1 { strings: $a = "hello" xor(1-255) condition: $a }
 rule f_b64 { strings: $a = "secret" base64 condition: $a }
 rule f_loop { strings: $a = "a" condition: for any i in (1..#a) : ( uint8(@a[i] + 1) == 0x62 ) }
 rule f_mod { condition: pe.is_pe == 1 and pe.number_of_sections > 0 or math.mean(0, filesize) > 200 }
+rule f_opt { strings: $a = /q?\w[^a]/i fullword condition: $a }
+rule f_alt { strings: $a = /(ab+|ab\s[^c])x*/ wide ascii condition: $a }
+rule f_chain { strings: $a = /ab.{201,}?cd/ wide ascii fullword condition: $a }
 `
 
 // FuzzScan scans arbitrary data: it must never panic or fail, and a plain
