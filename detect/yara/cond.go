@@ -615,61 +615,14 @@ func arith(op ast.OperatorType, a, b *expr) (*expr, error) {
 // variable or module.
 func (s *cscope) identifier(name string) (*expr, error) {
 	if lv, ok := s.vars[name]; ok {
-		slot := lv.slot
-		switch lv.t {
-		case vInt:
-			return &expr{t: vInt, i: func(c *ectx) (int64, bool) {
-				v, ok := c.loops[slot].(int64)
-				return v, ok
-			}}, nil
-		case vFloat:
-			return &expr{t: vFloat, f: func(c *ectx) (float64, bool) {
-				v, ok := c.loops[slot].(float64)
-				return v, ok
-			}}, nil
-		case vStr:
-			return &expr{t: vStr, s: func(c *ectx) (string, bool) {
-				v, ok := c.loops[slot].(string)
-				return v, ok
-			}}, nil
-		default:
-			return &expr{t: vObj, sch: lv.sch, o: func(c *ectx) (any, bool) {
-				v := c.loops[slot]
-				return v, v != nil
-			}}, nil
-		}
+		return slotExpr(lv.t, lv.sch, lv.slot, func(c *ectx) []any { return c.loops }), nil
 	}
 	if ri, ok := s.ns.rules[name]; ok {
 		idx := ri
 		return boolExpr(func(c *ectx) tri { return c.rules[idx] }), nil
 	}
 	if ext, ok := s.c.externals[name]; ok {
-		slot := ext.slot
-		switch ext.t {
-		case vStr:
-			return &expr{t: vStr, s: func(c *ectx) (string, bool) {
-				v, ok := c.vars[slot].(string)
-				return v, ok
-			}}, nil
-		case vInt:
-			return &expr{t: vInt, i: func(c *ectx) (int64, bool) {
-				v, ok := c.vars[slot].(int64)
-				return v, ok
-			}}, nil
-		case vFloat:
-			return &expr{t: vFloat, f: func(c *ectx) (float64, bool) {
-				v, ok := c.vars[slot].(float64)
-				return v, ok
-			}}, nil
-		case vBool:
-			return boolExpr(func(c *ectx) tri {
-				v, ok := c.vars[slot].(bool)
-				if !ok {
-					return tUndef
-				}
-				return triOf(v)
-			}), nil
-		}
+		return slotExpr(ext.t, nil, ext.slot, func(c *ectx) []any { return c.vars }), nil
 	}
 	if m, ok := modules[name]; ok {
 		if !s.imported[name] {
@@ -681,6 +634,40 @@ func (s *cscope) identifier(name string) (*expr, error) {
 		}}, nil
 	}
 	return nil, errorf("undefined identifier %q", name)
+}
+
+// slotExpr reads a typed value from a slot of a per-scan table (loop
+// variables, external variables); a value of another type is undefined.
+func slotExpr(t vtype, sch *schema, slot int, table func(*ectx) []any) *expr {
+	switch t {
+	case vInt:
+		return &expr{t: vInt, i: func(c *ectx) (int64, bool) {
+			v, ok := table(c)[slot].(int64)
+			return v, ok
+		}}
+	case vFloat:
+		return &expr{t: vFloat, f: func(c *ectx) (float64, bool) {
+			v, ok := table(c)[slot].(float64)
+			return v, ok
+		}}
+	case vStr:
+		return &expr{t: vStr, s: func(c *ectx) (string, bool) {
+			v, ok := table(c)[slot].(string)
+			return v, ok
+		}}
+	case vBool:
+		return boolExpr(func(c *ectx) tri {
+			v, ok := table(c)[slot].(bool)
+			if !ok {
+				return tUndef
+			}
+			return triOf(v)
+		})
+	}
+	return &expr{t: vObj, sch: sch, o: func(c *ectx) (any, bool) {
+		v := table(c)[slot]
+		return v, v != nil
+	}}
 }
 
 // module returns the root value of a module for this scan, building it once.
