@@ -19,6 +19,9 @@ type Document struct {
 	Findings      []Finding      `json:"findings"`
 	Suppressed    map[string]int `json:"suppressed,omitempty"`
 	Errors        []FileError    `json:"errors"`
+	// TLP is the Traffic Light Protocol marking the user set for sharing
+	// (--tlp): clear, green, amber, amber+strict, red. Empty when unset.
+	TLP string `json:"tlp,omitempty"`
 }
 
 // Tool names the producer.
@@ -49,4 +52,8 @@ type HostSummary struct {
 	Findings      int              `json:"findings"`
 	Stages        map[Stage]int    `json:"stages"`
 	Severities    map[Severity]int `json:"severities"`
+	// Builds lists where the evidence names the Exchange build (filled by
+	// the hunt); Verdict is the assess stage's judgement (nil until assessed).
+	Builds  []BuildSighting `json:"builds,omitempty"`
+	Verdict *Verdict        `json:"verdict,omitempty"`
 }
