@@ -66,7 +66,7 @@ func TestClassify(t *testing.T) {
 		// Our samples: 2016 CU18 unpatched in early 2021.
 		{"15.1.2106.2", want{Ex2016, "CU18", V, V, V}},
 		{"15.1.2106.13", want{Ex2016, "CU18", N, V, V}}, // Mar21SU
-		{"15.1.2106", want{Ex2016, "CU18", P, V, V}},   // three parts: SU unseen
+		{"15.1.2106", want{Ex2016, "CU18", P, V, V}},    // three parts: SU unseen
 		// 2019 CU9: OwaVersion 858.2 below the CU's 858.5 counts as the CU.
 		{"15.2.858.2", want{Ex2019, "CU9", N, V, V}},
 		{"15.2.858.10", want{Ex2019, "CU9", N, V, V}}, // Apr21SU: partial

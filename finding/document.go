@@ -1,6 +1,10 @@
 package finding
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // SchemaVersion is bumped on any incompatible change of Document
 // (docs/schema.md).
@@ -56,4 +60,26 @@ type HostSummary struct {
 	// the hunt); Verdict is the assess stage's judgement (nil until assessed).
 	Builds  []BuildSighting `json:"builds,omitempty"`
 	Verdict *Verdict        `json:"verdict,omitempty"`
+}
+
+// TLPs are the Traffic Light Protocol 2.0 labels, in order of restriction.
+var TLPs = []string{"clear", "green", "amber", "amber+strict", "red"}
+
+// ParseTLP normalises a --tlp value ("TLP:AMBER", "amber", "white" → clear);
+// the empty string means no marking.
+func ParseTLP(s string) (string, error) {
+	v := strings.ToLower(strings.TrimSpace(s))
+	v = strings.TrimPrefix(v, "tlp:")
+	if v == "" {
+		return "", nil
+	}
+	if v == "white" { // TLP 1.0 name of clear
+		v = "clear"
+	}
+	for _, t := range TLPs {
+		if v == t {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("unknown TLP %q (want one of %s)", s, strings.Join(TLPs, ", "))
 }

@@ -35,6 +35,8 @@ var Formats = []Format{
 	{"json", "one JSON document (docs/schema.md)", JSON},
 	{"jsonl", "one JSON finding per line, for SIEM ingestion", JSONL},
 	{"csv", "one CSV row per finding", CSV},
+	{"html", "one self-contained HTML page: verdict, reasons, timeline, coverage, findings (works offline)", HTML},
+	{"stix", "STIX 2.1 bundle: indicators, sightings, observed data, attack patterns, TLP marking (--tlp)", STIX},
 }
 
 // Lookup finds a format by name.

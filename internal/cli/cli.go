@@ -89,6 +89,7 @@ type huntFlags struct {
 	noYPack   bool
 	ioc       []string
 	noFiles   bool
+	tlp       string
 }
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
@@ -146,6 +147,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.BoolVar(&f.noYPack, "no-yara-pack", false, "do not run the embedded YARA pack (Exchange web shells)")
 	fl.StringArrayVar(&f.ioc, "ioc", nil, "also match file hashes against this list: MD5, SHA-1 or SHA-256, one per line, optional ;comment (signature-base hash-iocs.txt loads unchanged; hashes only) (repeatable)")
 	fl.BoolVar(&f.noFiles, "no-files", false, "read logs and event logs only: do not scan files for web shells, dumps and tools")
+	fl.StringVar(&f.tlp, "tlp", "", "Traffic Light Protocol marking for sharing the report: clear, green, amber, amber+strict, red (written into html, json and stix output)")
 	fl.BoolVar(&f.parseOnly, "parse-only", false, "read and count the evidence without running any rule (benchmark floor)")
 	_ = fl.MarkHidden("parse-only")
 	return cmd
@@ -159,6 +161,10 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 	failOn, err := finding.ParseSeverity(f.failOn)
 	if err != nil {
 		return ExitUsage, usageError{fmt.Errorf("--fail-on: %w", err)}
+	}
+	tlp, err := finding.ParseTLP(f.tlp)
+	if err != nil {
+		return ExitUsage, usageError{fmt.Errorf("--tlp: %w", err)}
 	}
 	var out io.Writer = stdout
 	if f.output != "" {
@@ -199,6 +205,7 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 	if err != nil {
 		return ExitUsage, usageError{err}
 	}
+	res.Document.TLP = tlp
 	for _, e := range res.Errors {
 		fmt.Fprintf(stderr, "exhunt: %s: %s\n", e.Path, firstLine(e.Message))
 	}
