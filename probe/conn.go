@@ -1,0 +1,461 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The probe speaks HTTP/1.1 itself over one connection per host instead of
+// going through net/http's Transport: every request it sends is one it
+// chose (the Transport silently replays an idempotent GET once when a
+// reused connection drops, which would send Microsoft's x.js check twice
+// and blur "aborted" into "retried"), keep-alive within a host is explicit,
+// the connection is closed when the host is done, no goroutines are left
+// per connection, and header and body bytes are capped on the wire.
+
+// response is what one GET returned. Body aliases the session's buffer
+// and is valid until the next request of the session.
+type response struct {
+	Path      string
+	Status    int
+	Header    http.Header
+	Body      []byte
+	Truncated bool  // the body was longer than the cap (the rest was not read)
+	BodyErr   error // the body ended early (timeout, reset); Body holds what came
+}
+
+// netError is a failed request, typed for the result and the summary.
+type netError struct {
+	Kind string // refused, timeout, reset, tls, http, connect, interrupted
+	Err  error
+}
+
+func (e *netError) Error() string { return e.Kind + ": " + e.Err.Error() }
+func (e *netError) Unwrap() error { return e.Err }
+
+// Error kinds.
+const (
+	errRefused     = "refused"
+	errTimeout     = "timeout"
+	errReset       = "reset"
+	errTLS         = "tls"
+	errHTTP        = "http"
+	errConnect     = "connect"
+	errInterrupted = "interrupted"
+	errDNS         = "dns"
+)
+
+// headerCap bounds the status line and headers of one response: a server
+// that sends endless headers is cut off instead of filling memory.
+const headerCap = 32 << 10
+
+// session is the connection state of one host. A worker reuses one
+// session value (and its buffers) for every host it probes.
+type session struct {
+	e      *engine
+	addr   netip.AddrPort
+	host   string // Host header value
+	sni    string
+	scheme string // "https", "http", or "" until the first connection decides
+	forced bool   // the input fixed the scheme
+
+	conn    net.Conn
+	lim     *capReader
+	br      *bufio.Reader
+	release func()
+	reused  bool
+	names   []string // certificate names seen
+	body    []byte   // reusable body buffer, len = the largest cap
+	ipl     *ipLimit
+	request int // requests sent
+	bodyN   int // body bytes read so far in the current request
+}
+
+func (s *session) reset(e *engine, t Target, ipl *ipLimit) {
+	s.e = e
+	s.addr = netip.AddrPortFrom(t.Addr, uint16(t.Port))
+	s.scheme, s.forced = t.Scheme, t.Scheme != ""
+	s.sni = t.Host
+	switch {
+	case t.Host != "":
+		s.host = t.Host
+	case t.Addr.Is6():
+		s.host = "[" + t.Addr.String() + "]"
+	default:
+		s.host = t.Addr.String()
+	}
+	if t.Host != "" || t.Port != 443 && t.Port != 80 {
+		if t.Port != 443 && t.Port != 80 {
+			s.host = net.JoinHostPort(strings.Trim(s.host, "[]"), strconv.Itoa(t.Port))
+		}
+	}
+	s.names = s.names[:0]
+	s.ipl = ipl
+	s.request = 0
+	if s.body == nil {
+		s.body = make([]byte, maxBodyCap)
+	}
+	if s.br == nil {
+		s.lim = &capReader{}
+		s.br = bufio.NewReaderSize(s.lim, 4096)
+	}
+}
+
+// close ends the host's connection.
+func (s *session) close() {
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
+}
+
+// request is one GET of the plan.
+type request struct {
+	path   string
+	cookie string // sent only by the --active x.js check
+	cap    int    // body bytes read at most
+	// enough tells, when the body is slow to come, whether what has come
+	// suffices (nil: the body is not needed at all); the rest is dropped
+	// with the connection instead of waiting for it.
+	enough func(body []byte) bool
+	// fresh forces a new connection, so that a dropped connection is the
+	// server's answer to this request, not a stale keep-alive.
+	fresh bool
+}
+
+// softBody is how long a body may take before the plan settles for what
+// has come when that is enough (a slow-drip server holds the rest back).
+const softBody = 500 * time.Millisecond
+
+// get sends one GET and reads the answer.
+func (s *session) get(ctx context.Context, rq request) (*response, error) {
+	if err := s.e.wait(ctx, s.ipl); err != nil {
+		return nil, err
+	}
+	if rq.fresh {
+		s.close()
+	}
+	resp, err := s.try(ctx, rq)
+	var ne *netError
+	if err != nil && s.reused && !rq.fresh && errors.As(err, &ne) && ne.Kind == errReset && resp == nil {
+		// The server closed an idle keep-alive connection as we reused it:
+		// nothing was answered, so ask once more on a new connection.
+		s.close()
+		resp, err = s.try(ctx, rq)
+	}
+	return resp, err
+}
+
+func (s *session) try(ctx context.Context, rq request) (*response, error) {
+	path, cookie, bodyCap := rq.path, rq.cookie, rq.cap
+	if s.conn == nil {
+		if err := s.connect(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		s.reused = true
+	}
+	deadline := time.Now().Add(s.e.cfg.RequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c := s.conn
+	c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	s.request++
+	var b strings.Builder
+	b.Grow(160 + len(path) + len(cookie))
+	b.WriteString("GET ")
+	b.WriteString(path)
+	b.WriteString(" HTTP/1.1\r\nHost: ")
+	b.WriteString(s.host)
+	b.WriteString("\r\nUser-Agent: ")
+	b.WriteString(s.e.cfg.UserAgent)
+	b.WriteString("\r\nAccept: */*\r\n")
+	if cookie != "" {
+		b.WriteString("Cookie: ")
+		b.WriteString(cookie)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		s.close()
+		return nil, s.classify(ctx, err)
+	}
+	s.lim.n = headerCap
+	s.lim.ctx, s.lim.conn, s.lim.soft, s.lim.enough = ctx, c, time.Time{}, nil
+	if _, err := s.br.Peek(1); err != nil {
+		s.close()
+		return nil, s.classify(ctx, err)
+	}
+	hr, err := http.ReadResponse(s.br, nil)
+	if err != nil {
+		s.close()
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, s.classify(ctx, err)
+		}
+		return nil, &netError{errHTTP, fmt.Errorf("bad HTTP response: %w", err)}
+	}
+	r := &response{Path: path, Status: hr.StatusCode, Header: hr.Header}
+	// Slack for chunk framing; the body itself is capped below.
+	s.lim.n = int64(bodyCap) + int64(s.br.Buffered()) + 4096
+	s.lim.hard = deadline
+	s.lim.soft = time.Now().Add(min(softBody, s.e.cfg.RequestTimeout/2))
+	if s.lim.soft.Before(deadline) {
+		c.SetReadDeadline(s.lim.soft)
+		s.lim.enough = func() bool { return rq.enough == nil || rq.enough(s.body[:s.bodyN]) }
+	}
+	s.bodyN = 0
+	n, err := readBody(hr.Body, s.body[:bodyCap], &s.bodyN)
+	r.Body = s.body[:n]
+	switch {
+	case err == nil:
+	case errors.Is(err, errBodyCap), errors.Is(err, errTooLarge), errors.Is(err, errEnough):
+		r.Truncated = true
+	default:
+		r.BodyErr = s.classify(ctx, err)
+	}
+	hr.Body.Close()
+	if r.Truncated || r.BodyErr != nil || hr.Close {
+		s.close()
+	}
+	return r, nil
+}
+
+var errBodyCap = errors.New("body longer than its cap")
+
+// readBody fills buf from r, keeping *got current; nil means the body
+// ended within the cap.
+func readBody(r io.Reader, buf []byte, got *int) (int, error) {
+	n := 0
+	for {
+		*got = n
+		if n == len(buf) {
+			var one [1]byte
+			m, err := r.Read(one[:])
+			if m > 0 {
+				return n, errBodyCap
+			}
+			if err == io.EOF {
+				return n, nil
+			}
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// connect dials and, for https or an undecided scheme, shakes hands. An
+// undecided scheme tries TLS first (plain first on port 80) and falls back
+// when the other side turns out to speak the other protocol.
+func (s *session) connect(ctx context.Context) error {
+	s.reused = false
+	tlsFirst := s.scheme == "https" || s.scheme == "" && s.addr.Port() != 80
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	if !tlsFirst {
+		if s.scheme == "" {
+			s.scheme = "http"
+		}
+		s.setConn(c)
+		return nil
+	}
+	tc, err := s.handshake(ctx, c)
+	if err == nil {
+		s.scheme = "https"
+		s.setConn(tc)
+		return nil
+	}
+	var rh tls.RecordHeaderError
+	if s.forced || !errors.As(err, &rh) {
+		return err
+	}
+	// The port answered the ClientHello in plain HTTP (or not in TLS):
+	// speak HTTP to it.
+	c, err = s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	s.scheme = "http"
+	s.setConn(c)
+	return nil
+}
+
+func (s *session) setConn(c net.Conn) {
+	s.conn = c
+	s.lim.r = c
+	s.br.Reset(s.lim)
+}
+
+func (s *session) dial(ctx context.Context) (net.Conn, error) {
+	release, err := s.ipl.acquire(ctx)
+	if err != nil {
+		return nil, &netError{errInterrupted, err}
+	}
+	d := net.Dialer{Timeout: s.e.cfg.ConnectTimeout}
+	c, err := d.DialContext(ctx, "tcp", s.addr.String())
+	if err != nil {
+		release()
+		return nil, s.classify(ctx, err)
+	}
+	s.release = release
+	return c, nil
+}
+
+func (s *session) handshake(ctx context.Context, c net.Conn) (net.Conn, error) {
+	cfg := s.e.tls
+	if s.sni != "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = s.sni
+	}
+	tc := tls.Client(c, cfg)
+	deadline := time.Now().Add(s.e.cfg.RequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.SetDeadline(deadline)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		s.release()
+		s.release = nil
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) {
+			return nil, rh
+		}
+		ne := s.classify(ctx, err)
+		if ne.Kind == errConnect {
+			ne.Kind = errTLS
+		}
+		return nil, ne
+	}
+	st := tc.ConnectionState()
+	if len(st.PeerCertificates) > 0 && len(s.names) == 0 {
+		cert := st.PeerCertificates[0]
+		if cn := cert.Subject.CommonName; cn != "" {
+			s.names = append(s.names, cn)
+		}
+		for _, n := range cert.DNSNames {
+			if len(s.names) >= 8 {
+				break
+			}
+			if len(s.names) == 0 || n != s.names[0] {
+				s.names = append(s.names, n)
+			}
+		}
+	}
+	return tc, nil
+}
+
+// classify types a network error; the context's end wins over what it
+// caused (a deadline set to the past reads as a timeout).
+func (s *session) classify(ctx context.Context, err error) *netError {
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &netError{errTimeout, errors.New("host deadline reached")}
+		}
+		return &netError{errInterrupted, errors.New("run interrupted")}
+	}
+	return classifyErr(err)
+}
+
+func classifyErr(err error) *netError {
+	var ne *netError
+	if errors.As(err, &ne) {
+		return ne
+	}
+	switch {
+	case isTimeout(err):
+		return &netError{errTimeout, err}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &netError{errRefused, err}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNABORTED):
+		return &netError{errReset, err}
+	case errors.Is(err, errTooLarge):
+		return &netError{errHTTP, err}
+	}
+	var alert tls.AlertError
+	var rh tls.RecordHeaderError
+	if errors.As(err, &alert) || errors.As(err, &rh) {
+		return &netError{errTLS, err}
+	}
+	return &netError{errConnect, err}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+var (
+	errTooLarge = errors.New("response larger than its cap")
+	errEnough   = errors.New("body slow; what came is enough")
+)
+
+// capReader hands out at most n bytes of r before failing, so that one
+// response cannot make the probe read without bound. While a body is
+// read it also keeps the soft deadline: when the read deadline passes at
+// soft, the body is dropped if what came is enough, else the read goes on
+// until hard. The time-out never reaches net/http's chunked reader, whose
+// errors are sticky.
+type capReader struct {
+	r      io.Reader
+	n      int64
+	ctx    context.Context
+	conn   net.Conn
+	soft   time.Time
+	hard   time.Time
+	enough func() bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	if n == 0 && err != nil && !c.soft.IsZero() && isTimeout(err) && c.ctx.Err() == nil {
+		c.soft = time.Time{}
+		if c.enough != nil && c.enough() {
+			return 0, errEnough
+		}
+		c.conn.SetReadDeadline(c.hard)
+		n, err = c.r.Read(p)
+	}
+	c.n -= int64(n)
+	return n, err
+}
