@@ -325,7 +325,7 @@ type stixBuilder struct {
 	doc     *finding.Document
 	ns      stixUUID
 	stamp   *stix2.Timestamp // created and modified of every SDO and SRO
-	hunt    stixSpan             // the hunt's own window, for what has no time
+	hunt    stixSpan         // the hunt's own window, for what has no time
 	marking []stix2.Identifier
 	author  stix2.Identifier
 
