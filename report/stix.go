@@ -397,8 +397,12 @@ func (b *stixBuilder) gather() {
 				o.agents.add(ev.Fields["user_agent"])
 			}
 		}
+		// Files from the write stage on are the attacker's (web shells,
+		// dumps, archives, tools); a file found at an earlier stage is
+		// the victim's record of the attack (a crash report), whose hash
+		// means nothing elsewhere.
 		sum := strings.ToLower(ev.SHA256)
-		if f.Severity >= finding.Medium && stixSHA256.MatchString(sum) {
+		if f.Severity >= finding.Medium && f.Stage >= finding.StageWrite && stixSHA256.MatchString(sum) {
 			o := b.observe(b.files, f.Host, sum)
 			o.addFinding(f)
 			o.paths.add(ev.Path)

@@ -712,12 +712,15 @@ func TestSTIXHostileStrings(t *testing.T) {
 	hostile.Evidence = finding.Evidence{Path: `D/owa/auth/we'ird"sh\ell.aspx`, Source: "file", SHA256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}
 	bad := hostile
 	bad.Evidence = finding.Evidence{Path: "D/x.aspx", Source: "file", SHA256: "9f86d0'] OR [file:name = 'x"}
-	doc.Findings = append(doc.Findings, hostile, bad)
+	wer := hostile
+	wer.Advisory = finding.Advisory{ID: "EXH-FILE-08", Title: "Windows Error Report of a worker crash", Severity: finding.Medium, Stage: finding.StageAttempt}
+	wer.Evidence = finding.Evidence{Path: "C/ProgramData/Microsoft/Windows/WER/ReportArchive/x/Report.wer", Source: "file", SHA256: strings.Repeat("ab", 32)}
+	doc.Findings = append(doc.Findings, hostile, bad, wer)
 
 	objs, data := stixObjects(t, doc) // checkSTIX parses every pattern
 	types := byType(objs)
 	if n := len(types["indicator"]); n != 1 {
-		t.Errorf("%d indicators, want only the valid hash", n)
+		t.Errorf("%d indicators, want only the valid hash (no address, no crash report)", n)
 	}
 	if p := types["indicator"][0]["pattern"]; p != "[file:hashes.'SHA-256' = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08']" {
 		t.Errorf("pattern %v", p)
