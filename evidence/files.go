@@ -185,6 +185,9 @@ func inFileScope(p string) bool {
 	switch PlaceOf(p) {
 	case PlaceOther:
 		dir := path.Dir(lp) + "/"
+		if path.Base(lp) == "exsetup.exe" && strings.HasSuffix(dir, "/bin/") {
+			return true // its version resource names the installed build (hunt reads it)
+		}
 		for _, w := range webDirs {
 			if strings.Contains(dir, w) {
 				return true

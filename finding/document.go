@@ -46,6 +46,15 @@ type Inventory struct {
 	Malformed int64     `json:"malformed"`
 	First     time.Time `json:"first,omitzero"`
 	Last      time.Time `json:"last,omitzero"`
+	// Gaps are the stretches of more than a day inside First–Last that no
+	// file of the family covers (a collection that kept only some days).
+	Gaps []Span `json:"gaps,omitempty"`
+}
+
+// Span is a stretch of time, both ends inclusive.
+type Span struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // HostSummary is the per-host headline: the worst stage the evidence shows.

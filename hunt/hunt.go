@@ -209,8 +209,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Workers parse and detect; one collector owns the findings.
 	type fileOut struct {
-		stat FileStat
-		err  *finding.FileError
+		stat   FileStat
+		err    *finding.FileError
+		builds []finding.BuildSighting
 	}
 	findings := make(chan hit, 256)
 	stats := make([]fileOut, len(items))
@@ -244,12 +245,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		g.Go(func() error {
 			var st FileStat
 			var ferr *finding.FileError
+			var builds []finding.BuildSighting
 			if it.Kind == evidence.KindFile {
 				st, ferr = huntFileItem(gctx, it, pool, findings, &doneBytes)
+				builds = fileItemBuilds(it)
 			} else {
-				st, ferr = huntFile(gctx, it, runner, sig, findings, &doneBytes, report)
+				bt := newBuildTracker(it.Family)
+				st, ferr = huntFile(gctx, it, runner, sig, bt, findings, &doneBytes, report)
+				builds = bt.finish(st.Last)
 			}
-			stats[i] = fileOut{stat: st, err: ferr}
+			stats[i] = fileOut{stat: st, err: ferr, builds: builds}
 			doneFiles.Add(1)
 			report()
 			if err := gctx.Err(); err != nil {
@@ -268,10 +273,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 
+	sightings := map[string][]finding.BuildSighting{}
 	for _, s := range stats {
 		res.Files = append(res.Files, s.stat)
 		if s.err != nil {
 			errs = append(errs, *s.err)
+		}
+		if len(s.builds) > 0 {
+			sightings[s.stat.Host] = append(sightings[s.stat.Host], s.builds...)
 		}
 	}
 	fs := set.Sorted()
@@ -297,13 +306,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Inventory = inventory(res.Files)
 	res.Hosts = summarise(res)
+	builds := mergeBuilds(sightings)
+	for i := range res.Hosts {
+		res.Hosts[i].Builds = builds[res.Hosts[i].Host]
+	}
 	res.Finished = time.Now().UTC()
 	return res, nil
 }
 
 // huntFile parses one file and runs the detectors over it. A panic in a
 // parser or a detector is recovered and becomes a file error.
-func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, sig *SigmaRules, out chan<- hit, done *atomic.Int64, report func()) (st FileStat, ferr *finding.FileError) {
+func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, sig *SigmaRules, bt *buildTracker, out chan<- hit, done *atomic.Int64, report func()) (st FileStat, ferr *finding.FileError) {
 	st = FileStat{Path: it.Path, Host: it.Host, Family: it.Family.String(), Bytes: it.Size}
 	fileErr := func(msg string) *finding.FileError {
 		return &finding.FileError{Path: it.Path, Message: msg}
@@ -332,6 +345,7 @@ func huntFile(ctx context.Context, it evidence.Item, runner *detect.Runner, sig 
 		ss.OnError = onErr
 	}
 	ps, perr := ParserFor(it.Family)(ctx, cr, parse.Meta{Path: it.Path, Host: it.Host, Source: it.Family}, func(ev *event.Event) error {
+		bt.observe(ev)
 		sc.Scan(ev, func(d *detect.Detector, h detect.Hit) {
 			out <- hit{f: newFinding(d, h, ev)}
 		}, onErr)
@@ -467,6 +481,9 @@ func inventory(files []FileStat) []finding.Inventory {
 			inv.Last = f.Last
 		}
 	}
+	for i := range out {
+		out[i].Gaps = gaps(files, out[i].Host, out[i].Family)
+	}
 	order := map[string]int{FilesFamily: len(event.Sources())}
 	for i, s := range event.Sources() {
 		order[s.String()] = i
@@ -477,6 +494,33 @@ func inventory(files []FileStat) []finding.Inventory {
 		}
 		return order[out[i].Family] < order[out[j].Family]
 	})
+	return out
+}
+
+// gapMin is the shortest break between files that counts as a gap in a
+// family's coverage: hourly logs of quiet nights are not gaps.
+const gapMin = 24 * time.Hour
+
+// gaps lists the breaks of more than gapMin between the files of one
+// host and family, from the files' own first and last times.
+func gaps(files []FileStat, host, family string) []finding.Span {
+	var spans []finding.Span
+	for _, f := range files {
+		if f.Host == host && f.Family == family && !f.First.IsZero() {
+			spans = append(spans, finding.Span{Start: f.First, End: f.Last})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].Start.Before(spans[j].Start) })
+	var out []finding.Span
+	var end time.Time
+	for i, s := range spans {
+		if i > 0 && s.Start.Sub(end) > gapMin {
+			out = append(out, finding.Span{Start: end, End: s.Start})
+		}
+		if s.End.After(end) {
+			end = s.End
+		}
+	}
 	return out
 }
 
