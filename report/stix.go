@@ -143,26 +143,31 @@ func stixAttackURL(t string) string {
 	return "https://attack.mitre.org/techniques/" + strings.ReplaceAll(t, ".", "/") + "/"
 }
 
-// UUIDv5 (RFC 9562 §5.5). Written here because the only UUID package in
-// reach is an indirect dependency.
+// stixUUID is a UUID; v5 derives UUIDv5 (RFC 9562 §5.5), written here
+// because the only UUID package in reach is an indirect dependency.
 type stixUUID [16]byte
 
 func stixMustUUID(s string) stixUUID {
 	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
 	if err != nil || len(b) != 16 {
-		panic("bad UUID literal " + s)
+		panic("bad UUID literal " + s) // literals of this file only
 	}
 	return stixUUID(b)
 }
 
-func (ns stixUUID) v5(name string) string {
+func (ns stixUUID) v5(name string) stixUUID {
 	h := sha1.New()
 	h.Write(ns[:])
 	h.Write([]byte(name))
-	s := h.Sum(nil)
-	s[6] = s[6]&0x0f | 0x50
-	s[8] = s[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", s[0:4], s[4:6], s[6:8], s[8:10], s[10:16])
+	var u stixUUID
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	return u
+}
+
+func (u stixUUID) String() string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
 var (
@@ -171,7 +176,7 @@ var (
 	stixSCONamespace = stixMustUUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 	// stixNamespace roots the ids of everything else (UUIDv5 of the URL
 	// namespace and the project URL).
-	stixNamespace = stixMustUUID(stixMustUUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8").v5("https://github.com/exhunt/exhunt#stix"))
+	stixNamespace = stixMustUUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8").v5("https://github.com/exhunt/exhunt#stix")
 )
 
 // stixJCS writes s as a JSON string the way RFC 8785 (JCS) does, which
@@ -334,11 +339,11 @@ type stixBuilder struct {
 }
 
 func (b *stixBuilder) id(typ stix2.STIXType, parts ...string) stix2.Identifier {
-	return stix2.Identifier(string(typ) + "--" + b.ns.v5(string(typ)+"\x00"+strings.Join(parts, "\x00")))
+	return stix2.Identifier(string(typ) + "--" + b.ns.v5(string(typ)+"\x00"+strings.Join(parts, "\x00")).String())
 }
 
 func stixSCOID(typ stix2.STIXType, contributing string) stix2.Identifier {
-	return stix2.Identifier(string(typ) + "--" + stixSCONamespace.v5(contributing))
+	return stix2.Identifier(string(typ) + "--" + stixSCONamespace.v5(contributing).String())
 }
 
 func (b *stixBuilder) sdo(typ stix2.STIXType, id stix2.Identifier) stix2.STIXDomainObject {
@@ -496,8 +501,8 @@ func stixBundle(doc *finding.Document) (*stix2.Bundle, error) {
 	b.stamp = stixTS(b.hunt.last)
 	// The run's own namespace: two hunts never share an SDO id, so a
 	// consumer never takes one hunt's objects for versions of another's.
-	b.ns = stixMustUUID(stixNamespace.v5(strings.Join(append([]string{doc.Tool.Name, doc.Tool.Version,
-		doc.Started.UTC().Format(time.RFC3339Nano), doc.Finished.UTC().Format(time.RFC3339Nano)}, doc.Roots...), "\x00")))
+	b.ns = stixNamespace.v5(strings.Join(append([]string{doc.Tool.Name, doc.Tool.Version,
+		doc.Started.UTC().Format(time.RFC3339Nano), doc.Finished.UTC().Format(time.RFC3339Nano)}, doc.Roots...), "\x00"))
 
 	markID, markJSON, err := stixMarking(doc.TLP)
 	if err != nil {
@@ -827,7 +832,11 @@ func stixDescription(doc *finding.Document) string {
 	for _, h := range doc.Hosts {
 		fmt.Fprintf(&b, "\n\n%s: ", stixHostName(h.Host))
 		v := h.Verdict
-		if v == nil {
+		switch {
+		case v == nil && h.Findings == 0:
+			b.WriteString("not assessed; no finding.")
+			continue
+		case v == nil:
 			fmt.Fprintf(&b, "not assessed; %d finding(s), the worst stage the evidence shows is %q (%s).", h.Findings, h.WorstStage.Title(), h.WorstSeverity)
 			continue
 		}
