@@ -160,20 +160,20 @@ var Rules = []*Rule{
 			return "targeted exploitation was attempted, success not shown: " + describe(fs)
 		}},
 	{ID: "B-FILE-MEDIUM", Short: "a suspicious file is on disk", Weight: 30, Floor: 40, State: finding.StateAttempted,
-		When: "a file finding of medium severity (a page where Exchange ships none, a file-manager or upload page), not a known shell",
+		When: "a file finding of medium severity at the write stage or later (a page where Exchange ships none, a file-manager or upload page), not a known shell",
 		match: func(h *host) []*finding.Finding {
 			return h.where(func(f *finding.Finding) bool {
-				return f.Evidence.Source == "file" && f.Severity == finding.Medium && !h.claimed(f) && !idsPostEx[f.ID]
+				return f.Evidence.Source == "file" && f.Severity == finding.Medium && f.Stage >= finding.StageWrite && !h.claimed(f) && !idsPostEx[f.ID]
 			})
 		},
 		text: func(h *host, fs []*finding.Finding) string {
 			return "a suspicious file is on disk, not shown to be a working shell: " + fileList(fs)
 		}},
 	{ID: "B-ATTEMPT", Short: "exploitation was attempted and failed", Weight: 27, State: finding.StateAttempted,
-		When: "an exploitation attempt of medium severity that failed or is not shown to succeed (EXH-PS-01, EXH-OWA-02/06, EXH-PL-12, EXH-EV-05, …)",
+		When: "an exploitation attempt of medium severity that failed or is not shown to succeed (EXH-PS-01, EXH-OWA-02/06, EXH-PL-12, EXH-EV-05, a crash report of an Exchange worker EXH-FILE-08, …)",
 		match: func(h *host) []*finding.Finding {
 			return h.where(func(f *finding.Finding) bool {
-				return !h.claimed(f) && f.Stage <= finding.StageAttempt && f.Severity == finding.Medium && f.Evidence.Source != "file"
+				return !h.claimed(f) && f.Stage <= finding.StageAttempt && f.Severity == finding.Medium
 			})
 		},
 		text: func(h *host, fs []*finding.Finding) string {

@@ -42,9 +42,9 @@ func (p palette) sev(s finding.Severity) string {
 	return p.c("2", name)
 }
 
-// Verdict is the one-line headline for a host, in plain words. The
-// calibrated judgement comes with the assess stage; this says what the
-// evidence shows and nothing more.
+// Verdict is the one-line headline for a host that was not assessed (a
+// document from before the assess stage): what the evidence shows and
+// nothing more. Assessed hosts open with their verdict instead.
 func Verdict(h finding.HostSummary) string {
 	switch {
 	case h.WorstSeverity >= finding.High && h.WorstStage >= finding.StageExploit:
@@ -83,15 +83,19 @@ func Text(w io.Writer, doc *finding.Document, opt Options) error {
 	}
 
 	for _, h := range doc.Hosts {
-		fmt.Fprintf(bw, "\n%s %s\n", p.c("1", "HOST"), p.c("1", h.Host))
-		v := Verdict(h)
-		switch {
-		case strings.HasPrefix(v, "COMPROMISE"):
-			v = p.c("1;31", v)
-		case strings.HasPrefix(v, "EXPLOITATION"):
-			v = p.c("1;33", v)
+		fmt.Fprintf(bw, "\n%s %s\n", p.c("1", "HOST"), p.c("1", clip(h.Host, 120)))
+		if h.Verdict != nil {
+			writeVerdict(bw, p, h.Verdict, opt.Verbose)
+		} else {
+			v := Verdict(h)
+			switch {
+			case strings.HasPrefix(v, "COMPROMISE"):
+				v = p.c("1;31", v)
+			case strings.HasPrefix(v, "EXPLOITATION"):
+				v = p.c("1;33", v)
+			}
+			fmt.Fprintf(bw, "  %s\n", v)
 		}
-		fmt.Fprintf(bw, "  %s\n", v)
 		if h.Findings > 0 {
 			fmt.Fprintf(bw, "  Stages seen:\n")
 			for _, s := range finding.Stages() {

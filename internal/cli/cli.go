@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/exhunt/exhunt/assess"
 	"github.com/exhunt/exhunt/finding"
 	"github.com/exhunt/exhunt/hunt"
 	"github.com/exhunt/exhunt/report"
@@ -45,7 +46,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(huntCmd(&code, stdout, stderr), rulesCmd(&code, stdout), versionCmd(stdout))
+	root.AddCommand(huntCmd(&code, stdout, stderr), assessCmd(&code, stdout, stderr), rulesCmd(&code, stdout), versionCmd(stdout))
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "exhunt: %v\n", err)
 		var ue usageError
@@ -90,6 +91,10 @@ type huntFlags struct {
 	ioc       []string
 	noFiles   bool
 	tlp       string
+
+	// assess only
+	failState finding.State     // exit 1 when a verdict is at or above this state
+	docIn     *finding.Document // a hunt JSON document given instead of evidence
 }
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
@@ -130,6 +135,12 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 			return err
 		},
 	}
+	addHuntFlags(cmd, &f, names)
+	return cmd
+}
+
+// addHuntFlags registers the hunt's flags; assess shares them.
+func addHuntFlags(cmd *cobra.Command, f *huntFlags, names []string) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(names, ", "))
 	fl.StringVar(&f.failOn, "fail-on", "medium", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
@@ -150,7 +161,6 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 	fl.StringVar(&f.tlp, "tlp", "", "Traffic Light Protocol marking for sharing the report: clear, green, amber, amber+strict, red (written into html, json and stix output)")
 	fl.BoolVar(&f.parseOnly, "parse-only", false, "read and count the evidence without running any rule (benchmark floor)")
 	_ = fl.MarkHidden("parse-only")
-	return cmd
 }
 
 func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io.Writer) (int, error) {
@@ -197,32 +207,57 @@ func runHunt(ctx context.Context, roots []string, f huntFlags, stdout, stderr io
 		}
 	}
 	start := time.Now()
-	res, err := hunt.Run(ctx, cfg)
-	if bar != nil {
-		_ = bar.Finish()
-		_ = bar.Clear()
+	var doc *finding.Document
+	if f.docIn != nil {
+		// A document written earlier by hunt --format json: re-assessed
+		// offline, no evidence is read.
+		doc = f.docIn
+	} else {
+		res, err := hunt.Run(ctx, cfg)
+		if bar != nil {
+			_ = bar.Finish()
+			_ = bar.Clear()
+		}
+		if err != nil {
+			return ExitUsage, usageError{err}
+		}
+		doc = &res.Document
 	}
-	if err != nil {
-		return ExitUsage, usageError{err}
-	}
-	res.Document.TLP = tlp
-	for _, e := range res.Errors {
+	doc.TLP = tlp
+	for _, e := range doc.Errors {
 		fmt.Fprintf(stderr, "exhunt: %s: %s\n", e.Path, firstLine(e.Message))
+	}
+	if !f.parseOnly {
+		assess.Assess(doc, assess.Options{Now: time.Now()})
 	}
 	opt := report.Options{
 		Color:   f.output == "" && !f.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout),
 		Verbose: f.verbose,
 		Elapsed: time.Since(start).Round(time.Millisecond).String(),
 	}
-	if err := format.Write(out, &res.Document, opt); err != nil {
+	if err := format.Write(out, doc, opt); err != nil {
 		return ExitUsage, fmt.Errorf("writing the report: %w", err)
 	}
-	for _, fd := range res.Findings {
+	return exitFor(doc, failOn, f.failState), nil
+}
+
+// exitFor is the exit code of a hunt or assessment: findings at or above
+// failOn, or (when set) a host whose verdict state is at or above
+// failState.
+func exitFor(doc *finding.Document, failOn finding.Severity, failState finding.State) int {
+	for _, fd := range doc.Findings {
 		if fd.Severity >= failOn {
-			return ExitFindings, nil
+			return ExitFindings
 		}
 	}
-	return ExitClean, nil
+	if failState != "" {
+		for _, h := range doc.Hosts {
+			if h.Verdict != nil && stateAtLeast(h.Verdict.State, failState) {
+				return ExitFindings
+			}
+		}
+	}
+	return ExitClean
 }
 
 // outsideRoots refuses an output file inside the evidence: exhunt never

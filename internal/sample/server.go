@@ -10,6 +10,7 @@ import (
 const (
 	Compromised = "compromised-ex2016"
 	Clean       = "clean-ex2016"
+	Scanner     = "scanner-ex2016"
 )
 
 // Where a copied triage tree of a Windows Exchange server keeps its logs:

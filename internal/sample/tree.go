@@ -40,7 +40,7 @@ type Tree struct {
 }
 
 // Names lists the committed sample trees.
-func Names() []string { return []string{Compromised, Clean} }
+func Names() []string { return []string{Compromised, Clean, Scanner} }
 
 // Generate builds the named sample tree.
 func Generate(name string) (*Tree, error) {
@@ -49,6 +49,8 @@ func Generate(name string) (*Tree, error) {
 		return compromised(), nil
 	case Clean:
 		return clean(), nil
+	case Scanner:
+		return scanner(), nil
 	}
 	return nil, fmt.Errorf("sample: unknown tree %q (want one of %s)", name, strings.Join(Names(), ", "))
 }
