@@ -842,7 +842,10 @@ func stixDescription(doc *finding.Document) string {
 		}
 		fmt.Fprintf(&b, "%s; likelihood of compromise: %s (%d %%). %s", v.State, v.Likelihood, v.Score, v.Summary)
 		if len(v.Warnings) > 0 {
-			fmt.Fprintf(&b, "\nLimits: %s.", strings.Join(v.Warnings, "; "))
+			b.WriteString("\nLimits of the evidence:")
+			for _, w := range v.Warnings {
+				fmt.Fprintf(&b, "\n- %s", w)
+			}
 		}
 		if t := v.Tradecraft; t != nil {
 			fmt.Fprintf(&b, "\nTradecraft: overlap with published %s tradecraft: %s (%d %%). %s", t.Actor, t.Likelihood, t.Score, t.Caveat)
