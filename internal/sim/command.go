@@ -242,4 +242,3 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return f.Close()
 }
-

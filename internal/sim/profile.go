@@ -70,7 +70,7 @@ func (r *rng) next() uint64 {
 }
 
 func (r *rng) float() float64 { return float64(r.next()>>11) / (1 << 53) }
-func (r *rng) intn(n int) int  { return int(r.next() % uint64(n)) }
+func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
 func (r *rng) chance(p float64) bool {
 	return r.float() < p
 }
