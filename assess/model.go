@@ -216,7 +216,13 @@ var Rules = []*Rule{
 			return fs
 		},
 		text: func(h *host, fs []*finding.Finding) string {
-			return fmt.Sprintf("only internet background noise: %d low-severity scans and failed probes of the kind every exposed Exchange server received (%s); none got further", len(fs), idList(fs))
+			first := fs[0]
+			for _, f := range fs[1:] {
+				if earlier(f, first) {
+					first = f
+				}
+			}
+			return fmt.Sprintf("only internet background noise: %d low-severity scans and failed probes of the kind every exposed Exchange server received (%s, first at %s); none got further", len(fs), idList(fs), location(first.Evidence))
 		}},
 	{ID: "N-CONTEXT", Short: "only context findings (indicator matches) were seen", Weight: 0, Cap: 20,
 		When: "lowers: the only findings are context (info severity: an address or user agent on an IOC list), no attack stage",
