@@ -108,9 +108,9 @@ func TestBrowserRendersReport(t *testing.T) {
 		"Compromised: almost certain.",
 		`<p class="state">compromised</p>`,
 		"TLP:AMBER",
-		`<td>EXH-PL-04</td>`,     // a row page.js built from the data island
-		"4 finding(s)",           // its count line
-		"&lt;script&gt;alert(1)", // the hostile excerpt, inert
+		`<td class="nw">EXH-PL-04</td>`, // a row page.js built from the data island
+		"4 finding(s)",                  // its count line
+		"&lt;script&gt;alert(1)",        // the hostile excerpt, inert
 		"Technical overlap is not attribution",
 	} {
 		if !strings.Contains(dom, want) {

@@ -310,18 +310,22 @@ func buildHost(doc *finding.Document, i int, h finding.HostSummary) hostView {
 			hv.Tradecraft = tv
 		}
 	} else {
-		// Not assessed: the headline is the worst stage, as in the text report.
+		// Not assessed: the headline is the worst stage, in the text
+		// report's words; its head becomes the banner's state.
 		line := Verdict(h)
-		hv.Summary = line
+		hv.State, hv.Summary = "nothing found", line
+		if head, rest, ok := strings.Cut(line, ": "); ok && head == strings.ToUpper(head) {
+			hv.State, hv.Summary = strings.ToLower(head), strings.ToUpper(rest[:1])+rest[1:]
+		}
 		switch {
 		case strings.HasPrefix(line, "COMPROMISE"):
-			hv.StateClass, hv.State = "state-compromised", "compromise indicated"
+			hv.StateClass = "state-compromised"
 		case strings.HasPrefix(line, "EXPLOITATION"):
-			hv.StateClass, hv.State = "state-attempted", string(finding.StateAttempted)
+			hv.StateClass = "state-attempted"
 		case strings.HasPrefix(line, "SCANNED"):
-			hv.StateClass, hv.State = "state-scanned", string(finding.StateScanned)
+			hv.StateClass = "state-scanned"
 		default:
-			hv.StateClass, hv.State = "state-clean", "nothing alarming"
+			hv.StateClass = "state-clean"
 		}
 	}
 	for _, s := range finding.Stages() {
@@ -644,10 +648,19 @@ func buildTimeline(entries []finding.TimelineEntry) *timelineView {
 			pc.x1 = pc.x0 + w
 			segs = append(segs, pc)
 			s := tlSegment{X0: round1(pc.x0), X1: round1(pc.x1), Mid: round1((pc.x0 + pc.x1) / 2)}
-			if pc.from.Equal(pc.to) {
+			switch sameDay := pc.from.Format("2006-01-02") == pc.to.Format("2006-01-02"); {
+			case pc.from.Equal(pc.to):
 				s.Single = true
 				s.From, s.FromSub = pc.from.Format("2006-01-02"), pc.from.Format("15:04:05")
-			} else {
+			case pc.x1-pc.x0 < 190:
+				// Too narrow for labels at both ends: one label, centred.
+				s.Single = true
+				if sameDay {
+					s.From, s.FromSub = pc.from.Format("2006-01-02"), pc.from.Format("15:04:05")+"–"+pc.to.Format("15:04:05")
+				} else {
+					s.From, s.FromSub = pc.from.Format("2006-01-02")+" to", pc.to.Format("2006-01-02")
+				}
+			default:
 				s.From, s.FromSub = pc.from.Format("2006-01-02"), pc.from.Format("15:04:05")
 				s.To, s.ToSub = pc.to.Format("2006-01-02"), pc.to.Format("15:04:05")
 			}
@@ -803,7 +816,7 @@ func humanGap(d time.Duration) string {
 		return fmt.Sprintf("%.0f y", d.Hours()/24/365)
 	case d >= 60*day:
 		return fmt.Sprintf("%.0f mo", d.Hours()/24/30.44)
-	case d >= 2*day:
+	case d >= day:
 		return fmt.Sprintf("%.0f d", d.Hours()/24)
 	}
 	return fmt.Sprintf("%.0f h", d.Hours())

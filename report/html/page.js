@@ -124,13 +124,13 @@
       var tr = el('tr', 'row sev-' + data.severities[r.s]);
       tr.tabIndex = 0;
       tr.setAttribute('aria-expanded', open[i] ? 'true' : 'false');
-      tr.appendChild(el('td', null, r.t || 'unknown'));
+      tr.appendChild(el('td', 'nw', r.t || 'unknown'));
       tr.appendChild(el('td', null, r.h));
       var sc = el('td');
       sc.appendChild(el('span', 'chip sev-' + data.severities[r.s], data.severities[r.s]));
       tr.appendChild(sc);
       tr.appendChild(el('td', null, data.stages[r.g]));
-      tr.appendChild(el('td', null, r.id));
+      tr.appendChild(el('td', 'nw', r.id));
       tr.appendChild(el('td', null, r.ti));
       tr.appendChild(el('td', 'loc', r.l));
       tr.appendChild(el('td', null, r.ip));
