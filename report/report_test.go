@@ -179,7 +179,7 @@ func TestTextNoControlCharacters(t *testing.T) {
 	if strings.ContainsRune(buf.String(), 0x1b) {
 		t.Error("escape sequence from the evidence reached the terminal")
 	}
-	if !strings.Contains(buf.String(), "COMPROMISE INDICATED") {
+	if !strings.Contains(buf.String(), "VERDICT  Compromised: almost certain") {
 		t.Error("verdict missing")
 	}
 }

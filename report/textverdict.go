@@ -89,7 +89,7 @@ func writeVerdict(w io.Writer, p palette, v *finding.Verdict, verbose bool) {
 				fmt.Fprintf(w, "    … %d more step(s) (use -v, or --format json or html)\n", len(v.Timeline)-i)
 				break
 			}
-			when := "time unknown        "
+			when := "time unknown       "
 			if !e.Time.IsZero() {
 				when = e.Time.UTC().Format("2006-01-02 15:04:05")
 			}

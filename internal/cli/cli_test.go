@@ -18,6 +18,7 @@ import (
 const (
 	compromised = "../../samples/compromised-ex2016"
 	clean       = "../../samples/clean-ex2016"
+	scanner     = "../../samples/scanner-ex2016"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -54,8 +55,16 @@ func TestExitCodes(t *testing.T) {
 		{"bad fail-on", []string{"hunt", "--fail-on", "severe", compromised}, ExitUsage, "", "fail-on"},
 		{"bad flag", []string{"hunt", "--frobnicate", compromised}, ExitUsage, "", "frobnicate"},
 		{"output inside evidence", []string{"hunt", "-o", filepath.Join(compromised, "out.json"), compromised}, ExitUsage, "", "never writes"},
-		{"compromised", []string{"hunt", compromised}, ExitFindings, "COMPROMISE INDICATED", ""},
-		{"clean", []string{"hunt", clean}, ExitClean, "SCANNED OR PROBED ONLY", ""},
+		{"compromised", []string{"hunt", compromised}, ExitFindings, "VERDICT  Compromised: almost certain", ""},
+		{"clean", []string{"hunt", clean}, ExitClean, "VERDICT  No evidence: unlikely", ""},
+		{"assess compromised", []string{"assess", compromised}, ExitFindings, "VERDICT  Compromised: almost certain", ""},
+		{"assess clean", []string{"assess", clean}, ExitClean, "cannot be ruled out", ""},
+		{"assess scanner", []string{"assess", scanner}, ExitFindings, "VERDICT  Exploitation attempted", ""},
+		{"assess scanner, fail on low stays", []string{"assess", "--fail-on", "critical", scanner}, ExitClean, "", ""},
+		{"assess scanner, fail on state", []string{"assess", "--fail-on", "critical", "--fail-on-state", "attempted", scanner}, ExitFindings, "", ""},
+		{"assess clean, fail on state", []string{"assess", "--fail-on-state", "scanned", clean}, ExitClean, "", ""},
+		{"assess bad state", []string{"assess", "--fail-on-state", "pwned", clean}, ExitUsage, "", "fail-on-state"},
+		{"assess no path", []string{"assess"}, ExitUsage, "", "PATH"},
 		{"clean, fail on low", []string{"hunt", "--fail-on", "low", clean}, ExitFindings, "", ""},
 		{"version", []string{"version"}, ExitClean, "exhunt", ""},
 		{"rules list", []string{"rules", "list"}, ExitClean, "EXH-PL-", ""},
@@ -185,5 +194,45 @@ func TestCompromisedSampleFiles(t *testing.T) {
 	_, out, _ = run(t, "hunt", "--format", "json", "--no-files", compromised)
 	if strings.Contains(out, `"source":"file"`) || strings.Contains(out, `"family": "files"`) {
 		t.Error("--no-files still reports files")
+	}
+}
+
+// A JSON document written by hunt is re-assessed offline: same verdict,
+// no evidence read, any report format.
+func TestAssessJSONDocument(t *testing.T) {
+	needSamples(t)
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "hunt.json")
+	if code, _, errs := run(t, "hunt", "--format", "json", "-o", doc, compromised); code != ExitFindings {
+		t.Fatalf("hunt exit %d: %s", code, errs)
+	}
+	code, out, errs := run(t, "assess", "--format", "json", doc)
+	if code != ExitFindings {
+		t.Fatalf("assess exit %d: %s", code, errs)
+	}
+	var a, b finding.Document
+	raw, _ := os.ReadFile(doc)
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &b); err != nil {
+		t.Fatal(err)
+	}
+	va, _ := json.Marshal(a.Hosts[0].Verdict)
+	vb, _ := json.Marshal(b.Hosts[0].Verdict)
+	if a.Hosts[0].Verdict == nil || string(va) != string(vb) {
+		t.Errorf("re-assessed verdict differs:\n%s\n%s", va, vb)
+	}
+	if b.Hosts[0].Verdict.State != finding.StateCompromised {
+		t.Errorf("state %s", b.Hosts[0].Verdict.State)
+	}
+	code, out, _ = run(t, "assess", "--no-color", doc)
+	if code != ExitFindings || !strings.Contains(out, "VERDICT  Compromised") || !strings.Contains(out, "Technical overlap is not attribution") {
+		t.Errorf("text re-assessment exit %d:\n%s", code, out)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"schema_version": 1, "hosts": [`), 0o644)
+	if code, _, errs := run(t, "assess", bad); code != ExitUsage || !strings.Contains(errs, "not a readable") {
+		t.Errorf("broken document: exit %d, %s", code, errs)
 	}
 }
