@@ -151,6 +151,7 @@ func (s *session) get(ctx context.Context, rq request) (*response, error) {
 	if rq.fresh {
 		s.close()
 	}
+	s.request++
 	resp, err := s.try(ctx, rq)
 	var ne *netError
 	if err != nil && s.reused && !rq.fresh && errors.As(err, &ne) && ne.Kind == errReset && resp == nil {
@@ -180,7 +181,6 @@ func (s *session) try(ctx context.Context, rq request) (*response, error) {
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	s.request++
 	var b strings.Builder
 	b.Grow(160 + len(path) + len(cookie))
 	b.WriteString("GET ")

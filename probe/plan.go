@@ -45,7 +45,6 @@ type hostRun struct {
 	base     string
 	failures int
 	stop     bool
-	triedEWS bool
 }
 
 // step sends one GET and feeds the answer to the evidence. It returns the
@@ -113,9 +112,6 @@ func (h *hostRun) addErr(path, kind, msg string) {
 // read is a build-reading step: a 5xx (intermittent server trouble) is
 // asked once more.
 func (h *hostRun) read(ctx context.Context, rq request) {
-	if rq.path == pathEWS {
-		h.triedEWS = true
-	}
 	r, _ := h.step(ctx, rq)
 	if r != nil && r.Status >= 500 {
 		h.ev.observe(h.base, r)
@@ -133,24 +129,22 @@ var (
 	reqExport = request{path: pathExport, cap: capExport, enough: func(b []byte) bool { return reVersionAttr.Match(b) }}
 )
 
-// run is the plan of §4.3, with the 401 endpoint asked before the export
-// tool: its X-OWA-Version ranks first among the sources (§1.2) and its
-// answer is a few hundred bytes against the manifest's 16 KB.
+// run is the plan of §4.3 with one change of order: the 401 endpoint is
+// asked right after /owa/, before the logon page and the export tool. Its
+// X-OWA-Version ranks first among the sources (§1.2), its answer is a few
+// hundred bytes against the logon page's 28 KB and the manifest's 16 KB,
+// and it carries its build in a header, which a slow-drip body cannot
+// hold back.
 func (h *hostRun) run(ctx context.Context, active bool) {
 	h.read(ctx, reqOWA)
 	if !h.ev.fourPart() {
+		h.read(ctx, reqEWS)
+	}
+	if !h.ev.fourPart() {
 		h.read(ctx, reqLogon)
 		if !h.ev.exchangeSeen() {
-			// One Exchange-only endpoint before calling it "not Exchange":
-			// a proxy may hide OWA but pass EWS.
-			h.read(ctx, reqEWS)
-			if !h.ev.exchangeSeen() {
-				return
-			}
+			return // /owa/, EWS and the logon page show nothing of Exchange
 		}
-	}
-	if !h.ev.fourPart() && !h.triedEWS {
-		h.read(ctx, reqEWS)
 	}
 	if !h.ev.fourPart() {
 		h.read(ctx, reqExport)
@@ -160,14 +154,16 @@ func (h *hostRun) run(ctx context.Context, active bool) {
 	}
 }
 
-// activeChecks runs Microsoft's CVE-2021-26855 check on a fresh connection
-// (so that a dropped connection is the answer to it), a control request
-// when it was dropped, and the ProxyNotShell mitigation check.
+// activeChecks runs Microsoft's CVE-2021-26855 check, a control request
+// when it was dropped, and the ProxyNotShell mitigation check. They ride
+// the host's keep-alive connection; when that drops, get asks once more
+// on a new one, so a drop counts as an abort only when it happens on a
+// fresh connection too (a mitigated host sees the check twice).
 func (h *hostRun) activeChecks(ctx context.Context) {
 	x := &xjsObs{}
 	h.ev.xjs = x
 	failures, gaveUp := h.failures, h.res.GaveUp
-	r, ne := h.step(ctx, request{path: pathXJS, cookie: cookieXJS, cap: capSmall, fresh: true})
+	r, ne := h.step(ctx, request{path: pathXJS, cookie: cookieXJS, cap: capSmall})
 	switch {
 	case r != nil:
 		x.status = r.Status
@@ -188,8 +184,14 @@ func (h *hostRun) activeChecks(ctx context.Context) {
 	p := &pnsObs{}
 	h.ev.pns = p
 	failures, gaveUp = h.failures, h.res.GaveUp
-	r, ne = h.step(ctx, request{path: pathPNS, cap: capSmall, fresh: true})
+	r, ne = h.step(ctx, request{path: pathPNS, cap: capSmall})
 	switch {
+	case r != nil && r.Status == 502 && h.ev.answered:
+		// A reverse proxy reports its backend dropping the request as Bad
+		// Gateway; the host answered other requests, so the drop is the
+		// rewrite rule's.
+		p.status = r.Status
+		p.aborted = true
 	case r != nil:
 		p.status = r.Status
 	case ne != nil && ne.Kind == errReset:
