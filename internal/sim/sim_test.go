@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -237,5 +238,28 @@ func TestTruthIsJSONLines(t *testing.T) {
 		if len(h.Expect.Families) != 4 {
 			t.Fatalf("line %d: families %v", i+1, h.Expect.Families)
 		}
+	}
+}
+
+func TestMainGenerateOnly(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"-n", "20", "-seed", "2", "-generate-only", "-truth", dir + "/f.jsonl", "-targets", dir + "/t.txt"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	tb, err := os.ReadFile(dir + "/t.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(tb)), "\n"); len(lines) != 20 || lines[0] != "127.1.0.1:18443" {
+		t.Errorf("targets: %q", lines)
+	}
+	fb, _ := os.ReadFile(dir + "/f.jsonl")
+	if !bytes.Equal(fb, truth(t, Config{Hosts: 20, Seed: 2, Tarpit: -1})) {
+		t.Error("the command's truth differs from WriteTruth of the same fleet")
+	}
+	if code := Main(context.Background(), []string{"-n", "5", "-base", "192.168.0.1", "-generate-only"}, &out, &errb); code == 0 {
+		t.Error("a base outside 127.0.0.0/8 was accepted")
 	}
 }
