@@ -46,7 +46,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(huntCmd(&code, stdout, stderr), assessCmd(&code, stdout, stderr), rulesCmd(&code, stdout), versionCmd(stdout))
+	root.AddCommand(huntCmd(&code, stdout, stderr), assessCmd(&code, stdout, stderr), probeCmd(&code, stdout, stderr), rulesCmd(&code, stdout), versionCmd(stdout))
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "exhunt: %v\n", err)
 		var ue usageError
