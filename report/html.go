@@ -426,6 +426,7 @@ type covBand struct {
 
 type covRow struct {
 	Title, Family string
+	Short         string // the title as it fits the chart's label column
 	Files         int
 	Span          string
 	Y             int
@@ -525,6 +526,7 @@ func buildCoverage(cov []finding.Coverage) *coverageView {
 		if r.Title == "" {
 			r.Title = r.Family
 		}
+		r.Short = clip(r.Title, 32)
 		if !c.First.IsZero() && x != nil {
 			r.HasSpan = true
 			r.X = x(c.First)
