@@ -236,7 +236,7 @@ var Rules = []*Rule{
 			return "only context: " + describe(fs) + "; an indicator match alone is not an attack"
 		}},
 	{ID: "C-SHORT", Short: "the logs do not cover every campaign window", Weight: 0, Floor: 25,
-		When: "a campaign window the build was (or may have been) exposed to is not fully covered by the IIS or HttpProxy logs: cannot rule out (one reason per window)",
+		When: "a campaign window the build was (or may have been) exposed to is not fully covered by the IIS or HttpProxy logs: cannot rule out (one reason naming every short window)",
 		match: func(h *host) []*finding.Finding {
 			if len(h.short()) == 0 {
 				return nil

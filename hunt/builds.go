@@ -139,11 +139,12 @@ func (b *buildTracker) add(build, source string, ev *event.Event) {
 // query string or referer cannot plant a build.
 func (b *buildTracker) observeIIS(ev *event.Event) {
 	raw := ev.Raw
-	i := bytes.Index(raw, []byte("/owa/"))
+	// One scan for the lower-case form browsers request (Exchange's own
+	// pages link the resources in lower case); an upper-case /OWA/AUTH/…
+	// resource path is not looked for.
+	i := bytes.Index(raw, owaMarker)
 	if i < 0 {
-		if i = bytes.Index(raw, []byte("/OWA/")); i < 0 {
-			return
-		}
+		return
 	}
 	rest := raw[i+5:]
 	if len(rest) > 5 && (rest[0] == 'a' || rest[0] == 'A') && bytes.EqualFold(rest[:5], []byte("auth/")) {
@@ -160,6 +161,8 @@ func (b *buildTracker) observeIIS(ev *event.Event) {
 	// Later lines of the same file take the slow path again; the per-file
 	// count stays exact because add merges by build.
 }
+
+var owaMarker = []byte("/owa/")
 
 // owaPathBuild reads /owa/auth/15.1.2106/… (three parts, Exchange
 // 2013 and later) or /owa/14.3.123.4/… (Exchange 2010) from a URL stem.
