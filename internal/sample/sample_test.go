@@ -235,6 +235,7 @@ func TestFileMarks(t *testing.T) {
 		"file.collection.archive":        "7z\xbc\xaf\x27\x1c",
 		"file.attempt.um-crash":          "\xff\xfe",
 		"noise.archive-vendor":           "PK\x03\x04",
+		"benign.exsetup":                 "V\x00S\x00_\x00V\x00E\x00R\x00S\x00I\x00O\x00N\x00_\x00I\x00N\x00F\x00O\x00",
 	}
 	seen := map[string]bool{}
 	for _, name := range Names() {
