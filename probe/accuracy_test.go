@@ -105,7 +105,7 @@ func score(t *testing.T, fh []sim.Host, got map[string][]*Result, active bool) {
 			ok := want == have
 			count(fields, field, ok)
 			if !ok {
-				bad = append(bad, fmt.Sprintf("%s %q want %q", field, have, e2s(want)))
+				bad = append(bad, fmt.Sprintf("%s %q want %q", field, have, want))
 			}
 		}
 		if !e.Answers {
@@ -173,7 +173,6 @@ func score(t *testing.T, fh []sim.Host, got map[string][]*Result, active bool) {
 	}
 }
 
-func e2s(s string) string { return s }
 
 func kindOf(h sim.Host) string {
 	k := h.Profile.Kind

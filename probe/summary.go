@@ -228,7 +228,7 @@ func writeText(w io.Writer, s *Summary) error {
 	fmt.Fprintf(&b, "  EOL          %d\n", s.EOL)
 	fmt.Fprintf(&b, "  disagreeing  %d hosts whose build sources disagree\n", s.Disagree)
 	for _, k := range []string{"eomt_2021", "pns_mitigation", "eems"} {
-		fmt.Fprintf(&b, "  %-12s %s\n", k, counts(s.Mitigations[k]))
+		fmt.Fprintf(&b, "  %-14s %s\n", k, counts(s.Mitigations[k]))
 	}
 	if s.Active != nil {
 		fmt.Fprintf(&b, "  x.js check   %s\n", counts(s.Active))
