@@ -173,7 +173,6 @@ func score(t *testing.T, fh []sim.Host, got map[string][]*Result, active bool) {
 	}
 }
 
-
 func kindOf(h sim.Host) string {
 	k := h.Profile.Kind
 	if h.Profile.Pathology != "" {

@@ -379,11 +379,13 @@ func (s *session) handshake(ctx context.Context, c net.Conn) (net.Conn, error) {
 // classify types a network error; the context's end wins over what it
 // caused (a deadline set to the past reads as a timeout).
 func (s *session) classify(ctx context.Context, err error) *netError {
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &netError{errTimeout, errors.New("host deadline reached")}
-		}
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return &netError{errInterrupted, errors.New("run interrupted")}
+	}
+	// The connection's deadline and the context's fire together; the
+	// context may not know yet.
+	if d, ok := ctx.Deadline(); ok && (ctx.Err() != nil || isTimeout(err) && time.Until(d) < 10*time.Millisecond) {
+		return &netError{errTimeout, errors.New("host deadline reached")}
 	}
 	return classifyErr(err)
 }

@@ -92,14 +92,15 @@ func (h *hostRun) fail(path string, ne *netError) {
 		h.stop = true
 		return
 	}
+	if ne.Kind == errTimeout && strings.Contains(ne.Err.Error(), "host deadline") {
+		h.stop = true
+		h.res.GaveUp = "host deadline reached"
+		return
+	}
 	h.failures++
 	if h.failures >= h.s.e.cfg.MaxFailures {
 		h.stop = true
 		h.res.GaveUp = fmt.Sprintf("%d network failures in a row (time-outs counted)", h.failures)
-	}
-	if ne.Kind == errTimeout && strings.Contains(ne.Err.Error(), "host deadline") {
-		h.stop = true
-		h.res.GaveUp = "host deadline reached"
 	}
 }
 
