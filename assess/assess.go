@@ -133,6 +133,8 @@ type fired struct {
 func newFired(r *Rule, h *host, fs []*finding.Finding) fired {
 	reason := finding.Reason{Rule: r.ID, Weight: r.Weight, Floor: r.Floor, Cap: r.Cap, Text: r.text(h, fs)}
 	seen := map[string]bool{}
+	// Several detectors often fire on one line: list each place once.
+	places := map[string]bool{}
 	for _, f := range fs {
 		fp := h.prints[f]
 		if fp == "" || seen[fp] {
@@ -142,7 +144,9 @@ func newFired(r *Rule, h *host, fs []*finding.Finding) fired {
 		if len(reason.Findings) < maxPrints {
 			reason.Findings = append(reason.Findings, fp)
 		}
-		if len(reason.Evidence) < maxEvidence {
+		place := fmt.Sprintf("%s\x00%d\x00%d", f.Evidence.Path, f.Evidence.Line, f.Evidence.Record)
+		if len(reason.Evidence) < maxEvidence && !places[place] {
+			places[place] = true
 			reason.Evidence = append(reason.Evidence, pointer(f.Evidence))
 		}
 	}

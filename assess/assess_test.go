@@ -2,6 +2,7 @@ package assess
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -277,5 +278,52 @@ func TestDeterministicAndRoundTrip(t *testing.T) {
 	again := AssessHost(d1, "ex", Options{Now: now})
 	if !reflect.DeepEqual(again, d1.Hosts[0].Verdict) {
 		t.Error("assessing twice gave different verdicts")
+	}
+}
+
+// TestTimelineBackgroundLane: the mass-scanning background folds into one
+// entry per step and day, apart from the attack; a background detector's
+// hit from an attacker address stays in the attack's entries; the server's
+// own address (back-end IIS lines) is never listed as a source.
+func TestTimelineBackgroundLane(t *testing.T) {
+	at := func(id string, sev finding.Severity, st finding.Stage, ip string, min int) finding.Finding {
+		f := fd(id, sev, st, "iis")
+		f.Time = time.Date(2021, 3, 2, 0, 0, 0, 0, time.UTC).Add(time.Duration(min) * time.Minute)
+		f.Evidence.Line = int64(min + 1)
+		f.Evidence.Fields["client_ip"] = ip
+		return f
+	}
+	var fs []finding.Finding
+	for i := 0; i < 20; i++ { // scanners all day, from 20 addresses
+		fs = append(fs, at("EXH-PL-07", L, finding.StageRecon, fmt.Sprintf("198.51.100.%d", i+1), i*60))
+	}
+	attacker := at("EXH-PL-04", C, finding.StageWrite, "167.99.168.251", 125)
+	probe := at("EXH-PL-91", L, finding.StageAttempt, "167.99.168.251", 124) // background id, attacker address
+	self := at("EXH-PL-04", C, finding.StageWrite, "10.0.1.25", 126)
+	self.Evidence.Fields["server_ip"] = "10.0.1.25"
+	fs = append(fs, attacker, probe, self)
+	v := AssessHost(docOf(fullInventory("ex"), nil, fs...), "ex", Options{Now: now})
+	var bg, attack []finding.TimelineEntry
+	for _, e := range v.Timeline {
+		if e.Background {
+			bg = append(bg, e)
+		} else {
+			attack = append(attack, e)
+		}
+		for _, ip := range e.SourceIPs {
+			if ip == "10.0.1.25" {
+				t.Errorf("the server's own address listed as a source: %+v", e)
+			}
+		}
+	}
+	if len(bg) != 1 || bg[0].Count != 20 || bg[0].Step != StepScan {
+		t.Fatalf("background entries %+v", bg)
+	}
+	n := 0
+	for _, e := range attack {
+		n += e.Count
+	}
+	if n != 3 {
+		t.Errorf("attack entries hold %d findings, want 3 (the attacker's probe included): %+v", n, attack)
 	}
 }

@@ -429,6 +429,9 @@ func fieldValues(fs []*finding.Finding, key string, max int) []string {
 	seen := map[string]bool{}
 	for _, f := range fs {
 		v := f.Evidence.Fields[key]
+		if key == "client_ip" {
+			v = clientIP(f)
+		}
 		if v == "" || seen[v] {
 			continue
 		}

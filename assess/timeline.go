@@ -80,10 +80,37 @@ func timeline(h *host) []finding.TimelineEntry {
 	// as much as to the attack): they come last, in path order.
 	sort.SliceStable(fs, func(i, j int) bool { return earlier(fs[i], fs[j]) })
 	var out []finding.TimelineEntry
+	// The mass-scanning background (low-severity hits of idsBackground)
+	// arrives all day from hundreds of addresses and would bury the attack
+	// between its entries: it gets one entry per step and UTC day, kept
+	// apart from the attack's own entries.
+	// A background detector's hit from an address that also did worse is
+	// part of the attack, not noise; so is a back-end line whose client is
+	// the server itself (the front end proxying someone's request).
+	attackers := map[string]bool{}
+	for _, f := range fs {
+		if ip := clientIP(f); ip != "" && (f.Severity > finding.Low || !idsBackground[f.ID]) {
+			attackers[ip] = true
+		}
+	}
+	noise := map[string]int{}
 	for _, f := range fs {
 		step := stepOf(f)
-		if n := len(out); n > 0 && foldable(&out[n-1], f, step) {
-			addTo(&out[n-1], h, f)
+		if f.Severity <= finding.Low && idsBackground[f.ID] && !f.Time.IsZero() && clientIP(f) != "" && !attackers[clientIP(f)] {
+			key := step + "\x00" + f.Time.UTC().Format("2006-01-02")
+			if i, ok := noise[key]; ok {
+				addTo(&out[i], h, f)
+				continue
+			}
+			noise[key] = len(out)
+			e := finding.TimelineEntry{Time: f.Time, Step: step, Title: backgroundTitle(step), Stage: f.Stage, Severity: f.Severity, Evidence: pointer(f.Evidence), Background: true}
+			addTo(&e, h, f)
+			e.Title = backgroundTitle(step)
+			out = append(out, e)
+			continue
+		}
+		if n := lastAttack(out); n >= 0 && foldable(&out[n], f, step) {
+			addTo(&out[n], h, f)
 			continue
 		}
 		e := finding.TimelineEntry{Time: f.Time, Step: step, Title: f.Title, Stage: f.Stage, Severity: f.Severity, Evidence: pointer(f.Evidence)}
@@ -97,6 +124,34 @@ func timeline(h *host) []finding.TimelineEntry {
 		out = []finding.TimelineEntry{}
 	}
 	return out
+}
+
+// clientIP is the finding's client address, unless it is the server's own
+// (a back-end IIS line of a proxied request: the front end called itself).
+func clientIP(f *finding.Finding) string {
+	ip := f.Evidence.Fields["client_ip"]
+	if ip != "" && ip == f.Evidence.Fields["server_ip"] {
+		return ""
+	}
+	return ip
+}
+
+// backgroundTitle names a day of background noise by its step.
+func backgroundTitle(step string) string {
+	if step == StepScan {
+		return "Internet background: vulnerability scans"
+	}
+	return "Internet background: exploitation probes that got nowhere"
+}
+
+// lastAttack is the index of the last entry that is not background, or -1.
+func lastAttack(out []finding.TimelineEntry) int {
+	for i := len(out) - 1; i >= 0; i-- {
+		if !out[i].Background {
+			return i
+		}
+	}
+	return -1
 }
 
 // foldGap is how far apart two hits of one step may be and still be one
@@ -140,7 +195,7 @@ func addTo(e *finding.TimelineEntry, h *host, f *finding.Finding) {
 		e.Stage = f.Stage
 	}
 	e.Techniques = addUnique(e.Techniques, f.Techniques...)
-	if ip := f.Evidence.Fields["client_ip"]; ip != "" {
+	if ip := clientIP(f); ip != "" {
 		e.SourceIPs = addUnique(e.SourceIPs, clip(ip, 64))
 	}
 	if ua := f.Evidence.Fields["user_agent"]; ua != "" {

@@ -132,6 +132,9 @@ type TimelineEntry struct {
 	Count      int       `json:"count"`    // findings folded into this entry
 	Findings   []string  `json:"findings"` // their fingerprints
 	Evidence   Evidence  `json:"evidence"` // the first of them
+	// Background marks the mass-scanning noise every exposed server
+	// received (folded per detector and day), as opposed to the attack.
+	Background bool `json:"background,omitempty"`
 }
 
 // Tradecraft is the overlap of what was seen with published HAFNIUM

@@ -151,6 +151,10 @@ func hit(ev *event.Event, kv ...string) detect.Hit {
 		}
 	}
 	put("client_ip", clientIP(ev))
+	// IIS's own address: on the back-end site (:444) the client is the
+	// front end, i.e. this server, and the assess stage must not list it
+	// as an attacker address.
+	put("server_ip", clean(ev.Get("s-ip")))
 	put("user_agent", userAgent(ev))
 	put("method", method(ev))
 	put("uri", uri(ev))
