@@ -40,6 +40,9 @@ type response struct {
 type netError struct {
 	Kind string // refused, timeout, reset, tls, http, connect, interrupted
 	Err  error
+	// Silent marks a time-out of a host that has not sent one byte since
+	// it accepted the connection: a tarpit, given up at once.
+	Silent bool
 }
 
 func (e *netError) Error() string { return e.Kind + ": " + e.Err.Error() }
@@ -79,8 +82,9 @@ type session struct {
 	names   []string // certificate names seen
 	body    []byte   // reusable body buffer, len = the largest cap
 	ipl     *ipLimit
-	request int // requests sent
-	bodyN   int // body bytes read so far in the current request
+	heard   bool // the host has sent at least one byte (TLS or HTTP)
+	request int  // requests sent
+	bodyN   int  // body bytes read so far in the current request
 }
 
 func (s *session) reset(e *engine, t Target, ipl *ipLimit) {
@@ -104,6 +108,7 @@ func (s *session) reset(e *engine, t Target, ipl *ipLimit) {
 	s.names = s.names[:0]
 	s.ipl = ipl
 	s.request = 0
+	s.heard = false
 	if s.body == nil {
 		s.body = make([]byte, maxBodyCap)
 	}
@@ -202,9 +207,17 @@ func (s *session) try(ctx context.Context, rq request) (*response, error) {
 	}
 	s.lim.n = headerCap
 	s.lim.ctx, s.lim.conn, s.lim.soft, s.lim.enough = ctx, c, time.Time{}, nil
+	if !s.heard {
+		// Plain HTTP, first answer: the host has not said a word yet.
+		c.SetReadDeadline(s.silence(deadline))
+	}
 	if _, err := s.br.Peek(1); err != nil {
 		s.close()
-		return nil, s.classify(ctx, err)
+		return nil, s.silent(ctx, err)
+	}
+	if !s.heard {
+		s.heard = true
+		c.SetReadDeadline(deadline)
 	}
 	hr, err := http.ReadResponse(s.br, nil)
 	if err != nil {
@@ -212,7 +225,7 @@ func (s *session) try(ctx context.Context, rq request) (*response, error) {
 		if ctx.Err() != nil || isTimeout(err) {
 			return nil, s.classify(ctx, err)
 		}
-		return nil, &netError{errHTTP, fmt.Errorf("bad HTTP response: %w", err)}
+		return nil, &netError{Kind: errHTTP, Err: fmt.Errorf("bad HTTP response: %w", err)}
 	}
 	r := &response{Path: path, Status: hr.StatusCode, Header: hr.Header}
 	// Slack for chunk framing; the body itself is capped below.
@@ -320,7 +333,7 @@ func (s *session) setConn(c net.Conn) {
 func (s *session) dial(ctx context.Context) (net.Conn, error) {
 	release, err := s.ipl.acquire(ctx)
 	if err != nil {
-		return nil, &netError{errInterrupted, err}
+		return nil, &netError{Kind: errInterrupted, Err: err}
 	}
 	d := net.Dialer{Timeout: s.e.cfg.ConnectTimeout}
 	c, err := d.DialContext(ctx, "tcp", s.addr.String())
@@ -343,6 +356,9 @@ func (s *session) handshake(ctx context.Context, c net.Conn) (net.Conn, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	if !s.heard {
+		deadline = s.silence(deadline)
+	}
 	c.SetDeadline(deadline)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
@@ -352,12 +368,13 @@ func (s *session) handshake(ctx context.Context, c net.Conn) (net.Conn, error) {
 		if errors.As(err, &rh) {
 			return nil, rh
 		}
-		ne := s.classify(ctx, err)
+		ne := s.silent(ctx, err)
 		if ne.Kind == errConnect {
 			ne.Kind = errTLS
 		}
 		return nil, ne
 	}
+	s.heard = true
 	st := tc.ConnectionState()
 	if len(st.PeerCertificates) > 0 && len(s.names) == 0 {
 		cert := st.PeerCertificates[0]
@@ -378,14 +395,38 @@ func (s *session) handshake(ctx context.Context, c net.Conn) (net.Conn, error) {
 
 // classify types a network error; the context's end wins over what it
 // caused (a deadline set to the past reads as a timeout).
+// hostDeadline is the message of a time-out of the whole-host deadline.
+const hostDeadline = "host deadline reached"
+
+// silence bounds the wait for a host's first byte: a server that accepts
+// a connection and then says nothing for SilenceTimeout is a tarpit (or
+// dead), and waiting the whole request time-out for it only holds a
+// worker (nuclei#7454, zgrab2#163).
+func (s *session) silence(deadline time.Time) time.Time {
+	if d := time.Now().Add(s.e.cfg.SilenceTimeout); d.Before(deadline) {
+		return d
+	}
+	return deadline
+}
+
+// silent classifies an error while waiting for a first byte, marking the
+// time-out of a host that never spoke.
+func (s *session) silent(ctx context.Context, err error) *netError {
+	ne := s.classify(ctx, err)
+	if ne.Kind == errTimeout && !s.heard && ctx.Err() == nil && isTimeout(err) && ne.Err.Error() != hostDeadline {
+		return &netError{Kind: errTimeout, Err: fmt.Errorf("no byte from the host within %v of connecting (tarpit?)", s.e.cfg.SilenceTimeout), Silent: true}
+	}
+	return ne
+}
+
 func (s *session) classify(ctx context.Context, err error) *netError {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return &netError{errInterrupted, errors.New("run interrupted")}
+		return &netError{Kind: errInterrupted, Err: errors.New("run interrupted")}
 	}
 	// The connection's deadline and the context's fire together; the
 	// context may not know yet.
 	if d, ok := ctx.Deadline(); ok && (ctx.Err() != nil || isTimeout(err) && time.Until(d) < 10*time.Millisecond) {
-		return &netError{errTimeout, errors.New("host deadline reached")}
+		return &netError{Kind: errTimeout, Err: errors.New(hostDeadline)}
 	}
 	return classifyErr(err)
 }
@@ -397,20 +438,20 @@ func classifyErr(err error) *netError {
 	}
 	switch {
 	case isTimeout(err):
-		return &netError{errTimeout, err}
+		return &netError{Kind: errTimeout, Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &netError{errRefused, err}
+		return &netError{Kind: errRefused, Err: err}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNABORTED):
-		return &netError{errReset, err}
+		return &netError{Kind: errReset, Err: err}
 	case errors.Is(err, errTooLarge):
-		return &netError{errHTTP, err}
+		return &netError{Kind: errHTTP, Err: err}
 	}
 	var alert tls.AlertError
 	var rh tls.RecordHeaderError
 	if errors.As(err, &alert) || errors.As(err, &rh) {
-		return &netError{errTLS, err}
+		return &netError{Kind: errTLS, Err: err}
 	}
-	return &netError{errConnect, err}
+	return &netError{Kind: errConnect, Err: err}
 }
 
 func isTimeout(err error) bool {

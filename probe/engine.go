@@ -40,6 +40,10 @@ type Config struct {
 	ConnectTimeout time.Duration // TCP connect (default 5 s)
 	RequestTimeout time.Duration // one request: handshake, write, headers and body (default 8 s)
 	HostTimeout    time.Duration // everything for one host (default 30 s)
+	// SilenceTimeout bounds the wait for a host's very first byte (the TLS
+	// handshake, or the first HTTP answer) after TCP accepted: a host
+	// silent that long is given up at once as a tarpit (default 4 s).
+	SilenceTimeout time.Duration
 	MaxFailures    int           // network failures in a row, time-outs counted, before a host is given up (default 2)
 	Grace          time.Duration // after the run is cancelled, how long hosts in flight may finish (default 2 s)
 	Active         bool          // send Microsoft's x.js check and the ProxyNotShell mitigation check
@@ -82,6 +86,9 @@ func (c *Config) defaults() {
 	}
 	if c.HostTimeout <= 0 {
 		c.HostTimeout = 30 * time.Second
+	}
+	if c.SilenceTimeout <= 0 {
+		c.SilenceTimeout = 4 * time.Second
 	}
 	if c.MaxFailures <= 0 {
 		c.MaxFailures = 2
@@ -179,9 +186,9 @@ func (e *engine) wait(ctx context.Context, l *ipLimit) error {
 
 func waitErr(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return &netError{errInterrupted, errors.New("run interrupted")}
+		return &netError{Kind: errInterrupted, Err: errors.New("run interrupted")}
 	}
-	return &netError{errTimeout, fmt.Errorf("host deadline reached while rate-limited: %v", err)}
+	return &netError{Kind: errTimeout, Err: fmt.Errorf("host deadline reached while rate-limited: %v", err)}
 }
 
 func newEngine(cfg Config) *engine {
@@ -202,6 +209,10 @@ func newEngine(cfg Config) *engine {
 		MinVersion:         tls.VersionTLS10,
 		CipherSuites:       suites,
 		ClientSessionCache: tls.NewLRUClientSessionCache(4096),
+		// Classical groups only: Exchange's Schannel offers no post-quantum
+		// hybrid, and Go's default X25519MLKEM768 key share would cost an
+		// ML-KEM key generation (and a 1 KB larger hello) on every host.
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384},
 	}
 	return e
 }

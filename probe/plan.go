@@ -92,6 +92,11 @@ func (h *hostRun) fail(path string, ne *netError) {
 		h.stop = true
 		return
 	}
+	if ne.Silent {
+		h.stop = true
+		h.res.GaveUp = "silent host: " + ne.Err.Error()
+		return
+	}
 	if ne.Kind == errTimeout && strings.Contains(ne.Err.Error(), "host deadline") {
 		h.stop = true
 		h.res.GaveUp = "host deadline reached"
@@ -111,8 +116,8 @@ func (h *hostRun) addErr(path, kind, msg string) {
 }
 
 // read is a build-reading step: a 5xx (intermittent server trouble) is
-// asked once more.
-func (h *hostRun) read(ctx context.Context, rq request) {
+// asked once more. It returns the last answer (nil when none came).
+func (h *hostRun) read(ctx context.Context, rq request) *response {
 	r, _ := h.step(ctx, rq)
 	if r != nil && r.Status >= 500 {
 		h.ev.observe(h.base, r)
@@ -121,6 +126,7 @@ func (h *hostRun) read(ctx context.Context, rq request) {
 	if r != nil {
 		h.ev.observe(h.base, r)
 	}
+	return r
 }
 
 var (
@@ -130,30 +136,41 @@ var (
 	reqExport = request{path: pathExport, cap: capExport, enough: func(b []byte) bool { return reVersionAttr.Match(b) }}
 )
 
-// run is the plan of §4.3 with one change of order: the 401 endpoint is
-// asked right after /owa/, before the logon page and the export tool. Its
-// X-OWA-Version ranks first among the sources (§1.2), its answer is a few
-// hundred bytes against the logon page's 28 KB and the manifest's 16 KB,
-// and it carries its build in a header, which a slow-drip body cannot
-// hold back.
+// run is the plan of §4.3 with two changes of order, both to ask fewer
+// questions per host:
+//   - the 401 endpoint comes right after /owa/: its X-OWA-Version ranks
+//     first among the sources (§1.2), its answer is a few hundred bytes
+//     and its build is in a header, which a slow-drip body cannot hold
+//     back;
+//   - on a host that already shows Exchange, the export-tool manifest
+//     (four parts) comes before the logon page (three parts), which is
+//     then read only when the manifest gives nothing (ECP blocked).
+//
+// A host whose /owa/ and EWS both answer 404 with no sign of Exchange is
+// not asked for the logon page: it lives under /owa/.
 func (h *hostRun) run(ctx context.Context, active bool) {
-	h.read(ctx, reqOWA)
+	owa := h.read(ctx, reqOWA)
+	var ews *response
 	if !h.ev.fourPart() {
-		h.read(ctx, reqEWS)
+		ews = h.read(ctx, reqEWS)
 	}
-	if !h.ev.fourPart() {
-		h.read(ctx, reqLogon)
-		if !h.ev.exchangeSeen() {
-			return // /owa/, EWS and the logon page show nothing of Exchange
-		}
-	}
-	if !h.ev.fourPart() {
+	exported := false
+	if !h.ev.fourPart() && h.ev.exchangeSeen() {
 		h.read(ctx, reqExport)
+		exported = true
+	}
+	if !h.ev.fourPart() && !(is404(owa) && is404(ews) && !h.ev.exchangeSeen()) {
+		h.read(ctx, reqLogon)
+		if !h.ev.fourPart() && h.ev.exchangeSeen() && !exported {
+			h.read(ctx, reqExport) // Exchange shown by the logon page alone
+		}
 	}
 	if active && h.ev.answered && h.ev.exchangeSeen() {
 		h.activeChecks(ctx)
 	}
 }
+
+func is404(r *response) bool { return r != nil && r.Status == 404 }
 
 // activeChecks runs Microsoft's CVE-2021-26855 check, a control request
 // when it was dropped, and the ProxyNotShell mitigation check. They ride

@@ -34,6 +34,7 @@ type probeFlags struct {
 	connectTO   time.Duration
 	requestTO   time.Duration
 	hostTO      time.Duration
+	silenceTO   time.Duration
 	maxFailures int
 	active      bool
 	allow       []string
@@ -88,6 +89,7 @@ Exit codes: 0 no host vulnerable, 1 a host vulnerable (or potentially, with
 	fl.DurationVar(&f.connectTO, "connect-timeout", 5*time.Second, "TCP connect time-out")
 	fl.DurationVar(&f.requestTO, "timeout", 8*time.Second, "time-out of one request (TLS handshake, headers and body)")
 	fl.DurationVar(&f.hostTO, "host-timeout", 30*time.Second, "deadline for everything sent to one host")
+	fl.DurationVar(&f.silenceTO, "silence-timeout", 4*time.Second, "give a host up at once when it accepts the connection but sends no byte for this long (tarpit)")
 	fl.IntVar(&f.maxFailures, "max-failures", 2, "give a host up after this many network failures in a row (time-outs count)")
 	fl.BoolVar(&f.active, "active", false, "also send Microsoft's CVE-2021-26855 x.js check and the ProxyNotShell mitigation check")
 	fl.StringArrayVar(&f.allow, "allow", nil, "scan only inside this CIDR or address (repeatable; default: 127.0.0.0/8 and ::1 only)")
@@ -126,7 +128,7 @@ func runProbe(ctx context.Context, args []string, f probeFlags, stdout, stderr i
 		return ExitUsage, usageError{err}
 	}
 	if f.workers < 1 || f.perIP < 1 || f.maxFailures < 1 || f.rate < 0 || f.perIPRate < 0 ||
-		f.connectTO <= 0 || f.requestTO <= 0 || f.hostTO <= 0 {
+		f.connectTO <= 0 || f.requestTO <= 0 || f.hostTO <= 0 || f.silenceTO <= 0 {
 		return ExitUsage, usageError{errors.New("-c, --per-ip and --max-failures must be at least 1; rates must not be negative; time-outs must be positive")}
 	}
 
@@ -184,7 +186,7 @@ func runProbe(ctx context.Context, args []string, f probeFlags, stdout, stderr i
 	}
 	cfg := probe.Config{
 		Workers: f.workers, Rate: f.rate, PerIPConns: f.perIP, PerIPRate: f.perIPRate,
-		ConnectTimeout: f.connectTO, RequestTimeout: f.requestTO, HostTimeout: f.hostTO,
+		ConnectTimeout: f.connectTO, RequestTimeout: f.requestTO, HostTimeout: f.hostTO, SilenceTimeout: f.silenceTO,
 		MaxFailures: f.maxFailures, Active: f.active, Allow: allow, Deny: deny,
 		UserAgent: f.userAgent, Ports: ports,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
