@@ -58,6 +58,7 @@ const (
 	errConnect     = "connect"
 	errInterrupted = "interrupted"
 	errDNS         = "dns"
+	errSlowBody    = "slow-body" // a body cut for trickling below minBodyRate
 )
 
 // headerCap bounds the status line and headers of one response: a server
@@ -231,10 +232,13 @@ func (s *session) try(ctx context.Context, rq request) (*response, error) {
 	// Slack for chunk framing; the body itself is capped below.
 	s.lim.n = int64(bodyCap) + int64(s.br.Buffered()) + 4096
 	s.lim.hard = deadline
-	s.lim.soft = time.Now().Add(min(softBody, s.e.cfg.RequestTimeout/2))
+	s.lim.got, s.lim.since = 0, time.Now()
+	s.lim.soft = s.lim.since.Add(min(softBody, s.e.cfg.RequestTimeout/2))
 	if s.lim.soft.Before(deadline) {
 		c.SetReadDeadline(s.lim.soft)
 		s.lim.enough = func() bool { return rq.enough == nil || rq.enough(s.body[:s.bodyN]) }
+	} else {
+		s.lim.soft = time.Time{}
 	}
 	s.bodyN = 0
 	n, err := readBody(hr.Body, s.body[:bodyCap], &s.bodyN)
@@ -243,6 +247,10 @@ func (s *session) try(ctx context.Context, rq request) (*response, error) {
 	case err == nil:
 	case errors.Is(err, errBodyCap), errors.Is(err, errTooLarge), errors.Is(err, errEnough):
 		r.Truncated = true
+	case errors.Is(err, errSlow):
+		// Cut, not failed: the headers and the bytes that came still count.
+		r.Truncated = true
+		r.BodyErr = &netError{Kind: errSlowBody, Err: fmt.Errorf("%w after %d bytes; cut", errSlow, n)}
 	default:
 		r.BodyErr = s.classify(ctx, err)
 	}
@@ -465,6 +473,7 @@ func isTimeout(err error) bool {
 var (
 	errTooLarge = errors.New("response larger than its cap")
 	errEnough   = errors.New("body slow; what came is enough")
+	errSlow     = errors.New("body trickled below 1 KB/s")
 )
 
 // capReader hands out at most n bytes of r before failing, so that one
@@ -481,7 +490,16 @@ type capReader struct {
 	soft   time.Time
 	hard   time.Time
 	enough func() bool
+	// Rate check once the body is slow: bytes since the last check, and
+	// when that was.
+	got   int64
+	since time.Time
 }
+
+// minBodyRate is the slowest body worth waiting for (bytes per second,
+// judged over the last window): a page trickling slower than this is a
+// slow-drip server, and the bytes it holds back would take minutes.
+const minBodyRate = 1024
 
 func (c *capReader) Read(p []byte) (int, error) {
 	if c.n <= 0 {
@@ -491,14 +509,29 @@ func (c *capReader) Read(p []byte) (int, error) {
 		p = p[:c.n]
 	}
 	n, err := c.r.Read(p)
-	if n == 0 && err != nil && !c.soft.IsZero() && isTimeout(err) && c.ctx.Err() == nil {
-		c.soft = time.Time{}
+	for n == 0 && err != nil && !c.soft.IsZero() && isTimeout(err) && c.ctx.Err() == nil {
 		if c.enough != nil && c.enough() {
+			c.soft = time.Time{}
 			return 0, errEnough
 		}
-		c.conn.SetReadDeadline(c.hard)
+		now := time.Now()
+		if el := now.Sub(c.since).Seconds(); el > 0 && float64(c.got)/el < minBodyRate {
+			c.soft = time.Time{}
+			return 0, errSlow
+		}
+		// Fast enough so far: check again in a second, until the hard
+		// deadline.
+		c.got, c.since = 0, now
+		next := now.Add(time.Second)
+		if !next.Before(c.hard) {
+			next, c.soft = c.hard, time.Time{}
+		} else {
+			c.soft = next
+		}
+		c.conn.SetReadDeadline(next)
 		n, err = c.r.Read(p)
 	}
 	c.n -= int64(n)
+	c.got += int64(n)
 	return n, err
 }

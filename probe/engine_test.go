@@ -510,3 +510,65 @@ func TestNoActiveWithoutFlag(t *testing.T) {
 		t.Errorf("%+v %+v", r.Active, r.Mitigations)
 	}
 }
+
+// TestSlowDripBodyIsCut: a logon page trickling a few bytes at a time is
+// cut once it runs below minBodyRate instead of holding the worker for the
+// request time-out; a page whose marker came before the trickle still
+// gives its build.
+func TestSlowDripBodyIsCut(t *testing.T) {
+	drip := func(head string) *httptest.Server {
+		return httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/owa/" {
+				w.Header().Set("X-FEServer", "EX01")
+				http.Redirect(w, r, "/owa/auth/logon.aspx?url=x&reason=0", http.StatusFound)
+				return
+			}
+			if r.URL.Path != "/owa/auth/logon.aspx" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Write([]byte(head))
+			w.(http.Flusher).Flush()
+			for i := 0; i < 200; i++ {
+				if _, err := w.Write([]byte("<!-- drip -->")); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}))
+	}
+	cfg := testConfig()
+	cfg.RequestTimeout = 20 * time.Second
+	cfg.HostTimeout = 30 * time.Second
+
+	slow := drip("<html>")
+	defer slow.Close()
+	start := time.Now()
+	r := one(t, cfg, slow.URL)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("slow-drip host held the worker %v", d)
+	}
+	cut := false
+	for _, e := range r.Errors {
+		cut = cut || e.Kind == errSlowBody
+	}
+	if !cut || r.Build != "" {
+		t.Errorf("slow-drip body not reported as cut: %+v", r)
+	}
+
+	marked := drip(`<!-- OwaPage = ASP.auth_logon_aspx --><link href="/owa/auth/15.1.2375/themes/x.ico">`)
+	defer marked.Close()
+	start = time.Now()
+	r = one(t, cfg, marked.URL)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("marked slow-drip host held the worker %v", d)
+	}
+	if r.Build != "15.1.2375" || r.BuildPrecision != PrecisionCU {
+		t.Errorf("build from the head of a slow page: %+v", r)
+	}
+}
