@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exhunt/exhunt/finding"
-	"github.com/exhunt/exhunt/report"
 )
 
 // states orders the verdict states for --fail-on-state.
@@ -60,10 +59,6 @@ func parseState(v string) (finding.State, error) {
 func assessCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
 	var f huntFlags
 	var failState string
-	var names []string
-	for _, x := range report.Formats {
-		names = append(names, x.Name)
-	}
 	cmd := &cobra.Command{
 		Use:   "assess PATH... | assess HUNT.json",
 		Short: "Give each host a calibrated verdict: state, likelihood, reasons, coverage, exposure, timeline",
@@ -109,7 +104,7 @@ Exit codes: 0 nothing at or above --fail-on (and no verdict at or above
 			return err
 		},
 	}
-	addHuntFlags(cmd, &f, names)
+	addHuntFlags(cmd, &f)
 	cmd.Flags().StringVar(&failState, "fail-on-state", "", "also exit 1 when a host's verdict is at or above this state (scanned, attempted, cannot, compromised)")
 	return cmd
 }

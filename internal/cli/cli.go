@@ -99,10 +99,6 @@ type huntFlags struct {
 
 func huntCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
 	var f huntFlags
-	var names []string
-	for _, x := range report.Formats {
-		names = append(names, x.Name)
-	}
 	cmd := &cobra.Command{
 		Use:   "hunt PATH...",
 		Short: "Find the attack chain in an Exchange server's logs, event logs and files",
@@ -135,12 +131,16 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 			return err
 		},
 	}
-	addHuntFlags(cmd, &f, names)
+	addHuntFlags(cmd, &f)
 	return cmd
 }
 
 // addHuntFlags registers the hunt's flags; assess shares them.
-func addHuntFlags(cmd *cobra.Command, f *huntFlags, names []string) {
+func addHuntFlags(cmd *cobra.Command, f *huntFlags) {
+	var names []string
+	for _, x := range report.Formats {
+		names = append(names, x.Name)
+	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(names, ", "))
 	fl.StringVar(&f.failOn, "fail-on", "medium", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
