@@ -55,7 +55,7 @@ func probeCmd(code *int, stdout, stderr io.Writer) *cobra.Command {
 		Use:   "probe TARGET...",
 		Short: "Find Exchange servers exposed to ProxyLogon, ProxyShell, ProxyNotShell and OWASSRF over the network",
 		Long: `Probe reads each target's Exchange build with a few public GET requests
-(/owa/, /EWS/Exchange.asmx, the OWA logon page, the export-tool manifest;
+(/owa/, /EWS/Exchange.asmx, the export-tool manifest, the OWA logon page;
 it stops as soon as a four-part build is read) and gives a verdict per
 family: vulnerable, potentially vulnerable (the CU is known, the security
 update is not), not vulnerable, or unknown. --active adds Microsoft's own
