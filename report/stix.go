@@ -372,10 +372,12 @@ func (b *stixBuilder) window(o *stixObs) stixSpan {
 }
 
 // stixQualifies picks the findings whose addresses are attacker addresses:
-// exploitation attempted or worse, or medium severity or worse. Scanning
-// alone is reported by the other formats but is not shared as an indicator.
+// medium severity or worse, or exploitation that got somewhere. Scanning
+// and the low-severity background of failed mass exploitation (every
+// exposed server saw it from March 2021) are reported by the other
+// formats but not shared as indicators: a CERT would drown in them.
 func stixQualifies(stage finding.Stage, sev finding.Severity) bool {
-	return stage >= finding.StageAttempt || sev >= finding.Medium
+	return stage >= finding.StageExploit || sev >= finding.Medium
 }
 
 func (b *stixBuilder) observe(m map[string]*stixObs, host, value string) *stixObs {
@@ -431,7 +433,7 @@ func (b *stixBuilder) gather() {
 			continue
 		}
 		for _, e := range h.Verdict.Timeline {
-			if !stixQualifies(e.Stage, e.Severity) {
+			if e.Background || !stixQualifies(e.Stage, e.Severity) {
 				continue
 			}
 			for _, ip := range e.SourceIPs {

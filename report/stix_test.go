@@ -676,6 +676,27 @@ func TestSTIXTimelineAddresses(t *testing.T) {
 	}
 }
 
+// TestSTIXBackgroundNotShared: the low-severity background of failed mass
+// exploitation and the timeline's background lane are not indicators; a
+// medium-severity attempt is.
+func TestSTIXBackgroundNotShared(t *testing.T) {
+	doc := addrDoc("203.0.113.50", "203.0.113.60")
+	doc.Findings[0].Severity, doc.Findings[0].Stage = finding.Low, finding.StageAttempt    // background probe
+	doc.Findings[1].Severity, doc.Findings[1].Stage = finding.Medium, finding.StageAttempt // targeted attempt
+	v := sampleVerdict(time.Date(2021, 2, 27, 19, 53, 36, 0, time.UTC))
+	v.Timeline = []finding.TimelineEntry{{Step: "ssrf", Title: "Internet background: exploitation probes that got nowhere", Stage: finding.StageExploit, Severity: finding.Low,
+		Count: 40, Background: true, Time: time.Date(2021, 3, 4, 0, 0, 0, 0, time.UTC), SourceIPs: []string{"198.51.100.77"}, Techniques: []string{"T1190"}}}
+	doc.Hosts[0].Verdict = v
+	objs, _ := stixObjects(t, doc)
+	var patterns []string
+	for _, ind := range byType(objs)["indicator"] {
+		patterns = append(patterns, ind["pattern"].(string))
+	}
+	if got := strings.Join(patterns, " "); got != "[ipv4-addr:value = '203.0.113.60']" {
+		t.Errorf("indicators: %s", got)
+	}
+}
+
 func TestSTIXEmptyDocument(t *testing.T) {
 	docs := map[string]*finding.Document{
 		"no hosts": {Tool: finding.Tool{Name: "exhunt", Version: "test"}, Finished: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), TLP: "red"},
