@@ -572,3 +572,23 @@ func TestSlowDripBodyIsCut(t *testing.T) {
 		t.Errorf("build from the head of a slow page: %+v", r)
 	}
 }
+
+// TestIPv6Loopback: a [::1]:port target is probed end to end (skipped
+// where the machine has no IPv6 loopback).
+func TestIPv6Loopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	fx := &fakeExchange{OWAHeader: "15.1.2106.2"}
+	srv := httptest.NewUnstartedServer(fx)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	r := one(t, testConfig(), "[::1]:"+port)
+	if r.Status != StatusOK || r.IP != "::1" || r.Build != "15.1.2106.2" || r.Families[exchange.ProxyLogon].Status != exchange.Vulnerable {
+		t.Fatalf("got %+v", r)
+	}
+}
