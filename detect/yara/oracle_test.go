@@ -8,6 +8,8 @@
 package yara
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -84,6 +86,7 @@ func oracle(t *testing.T, files []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer comp.Destroy()
 	for _, name := range defaultExternals {
 		if err := comp.DefineVariable(name, ""); err != nil {
 			t.Fatal(err)
@@ -98,10 +101,12 @@ func oracle(t *testing.T, files []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer yrules.Destroy()
 	ysc, err := goyara.NewScanner(yrules)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ysc.Destroy()
 
 	ours, rep := Compile(srcs)
 	loaded := map[string]bool{}
@@ -475,7 +480,9 @@ func TestOraclePEFunctions(t *testing.T) {
 			t.Fatalf("libyara rejects the check rules: %v\n%s", err, src.String())
 		}
 		var ym goyara.MatchRules
-		if err := yr.ScanMem(data, 0, 0, &ym); err != nil {
+		err = yr.ScanMem(data, 0, 0, &ym)
+		yr.Destroy()
+		if err != nil {
 			t.Fatal(err)
 		}
 		matched := map[string]bool{}
@@ -558,49 +565,54 @@ func yaraLiteral(v any) string {
 // expectations in engine_test.go must be libyara's.
 func TestOracleTable(t *testing.T) {
 	for _, c := range append(append([]scanCase(nil), stringCases...), conditionCases...) {
-		comp, err := goyara.NewCompiler()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range defaultExternals {
-			comp.DefineVariable(name, "")
-		}
-		if err := comp.AddString(c.src, "case.yar"); err != nil {
-			t.Errorf("%s: libyara rejects the rule: %v", c.name, err)
-			continue
-		}
-		rules, err := comp.GetRules()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc, _ := goyara.NewScanner(rules)
-		for k, v := range c.vars {
-			sc.DefineVariable(k, v)
-		}
-		var ym goyara.MatchRules
-		if err := sc.SetCallback(&ym).ScanMem([]byte(c.data)); err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		var got []string
-		offs := map[string][]int64{}
-		for _, m := range ym {
-			got = append(got, m.Rule)
-			if m.Rule == "t" {
-				for _, s := range m.Strings {
-					offs[s.Name] = append(offs[s.Name], int64(s.Offset))
+		func() {
+			comp, err := goyara.NewCompiler()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range defaultExternals {
+				comp.DefineVariable(name, "")
+			}
+			defer comp.Destroy()
+			if err := comp.AddString(c.src, "case.yar"); err != nil {
+				t.Errorf("%s: libyara rejects the rule: %v", c.name, err)
+				return
+			}
+			rules, err := comp.GetRules()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rules.Destroy()
+			sc, _ := goyara.NewScanner(rules)
+			defer sc.Destroy()
+			for k, v := range c.vars {
+				sc.DefineVariable(k, v)
+			}
+			var ym goyara.MatchRules
+			if err := sc.SetCallback(&ym).ScanMem([]byte(c.data)); err != nil {
+				t.Errorf("%s: %v", c.name, err)
+				return
+			}
+			var got []string
+			offs := map[string][]int64{}
+			for _, m := range ym {
+				got = append(got, m.Rule)
+				if m.Rule == "t" {
+					for _, s := range m.Strings {
+						offs[s.Name] = append(offs[s.Name], int64(s.Offset))
+					}
 				}
 			}
-		}
-		sort.Strings(got)
-		if strings.Join(got, ",") != strings.Join(c.want, ",") {
-			t.Errorf("%s: libyara matches %v, the table says %v", c.name, got, c.want)
-		}
-		for id, want := range c.offsets {
-			if fmt.Sprint(offs[id]) != fmt.Sprint(want) {
-				t.Errorf("%s: libyara reports %s at %v, the table says %v", c.name, id, offs[id], want)
+			sort.Strings(got)
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Errorf("%s: libyara matches %v, the table says %v", c.name, got, c.want)
 			}
-		}
+			for id, want := range c.offsets {
+				if fmt.Sprint(offs[id]) != fmt.Sprint(want) {
+					t.Errorf("%s: libyara reports %s at %v, the table says %v", c.name, id, offs[id], want)
+				}
+			}
+		}()
 	}
 }
 
@@ -706,56 +718,30 @@ func TestOracleRandomPatterns(t *testing.T) {
 			flags := []string{"", "i", "s", "is"}[r.IntN(4)]
 			fmt.Fprintf(&src, "rule r%d { strings: $a = /%s/%s%s condition: $a or true }\n", i, genRe(0), flags, mods[r.IntN(len(mods))])
 		}
-		yr, err := goyara.Compile(src.String(), nil)
-		if err != nil {
-			// Some random patterns are invalid for libyara (e.g. an empty
-			// repeat); compile rule by rule and keep the valid ones.
-			var keep strings.Builder
-			for _, line := range strings.Split(src.String(), "\n") {
-				if line == "" {
-					continue
-				}
-				if _, err := goyara.Compile(line, nil); err == nil {
-					keep.WriteString(line + "\n")
-				}
-			}
-			src = keep
-			if yr, err = goyara.Compile(src.String(), nil); err != nil {
-				t.Fatal(err)
-			}
+		datas := make([][]byte, 25)
+		for k := range datas {
+			datas[k] = genData()
 		}
-		ours, rep := Compile([]Source{{Name: "default", Data: []byte(src.String())}})
+		lib, ok := libyaraInChild(t, batch, libyaraJob{Rules: src.String(), Data: datas})
+		if !ok {
+			continue
+		}
+		ours, rep := Compile([]Source{{Name: "default", Data: []byte(lib.Kept)}})
 		for _, f := range rep.Files {
 			for _, st := range f.Rules {
 				if !st.Loaded {
-					t.Errorf("unsupported: %s: %s", st.Reason, ruleLine(src.String(), st.Rule))
+					t.Errorf("unsupported: %s: %s", st.Reason, ruleLine(lib.Kept, st.Rule))
 				}
 			}
 		}
+		src.Reset()
+		src.WriteString(lib.Kept)
 		sc := ours.NewScanner()
-		for k := 0; k < 25; k++ {
-			data := genData()
-			var ym goyara.MatchRules
-			if err := yr.ScanMem(data, 0, 0, &ym); err != nil {
-				// e.g. "too many regular expression fibers": libyara gives
-				// up on the data; nothing to compare. (go-yara has been
-				// seen to corrupt its heap when scanning on after that,
-				// so the batch ends here.)
-				t.Logf("libyara: %v", err)
-				break
-			}
+		for k, want := range lib.Matches {
+			data := datas[k]
 			om, err := sc.Scan(data, nil)
 			if err != nil {
 				t.Fatal(err)
-			}
-			want := map[string]string{}
-			for _, m := range ym {
-				var parts []string
-				for _, s := range m.Strings {
-					parts = append(parts, fmt.Sprintf("%d:%d", s.Offset, len(s.Data)))
-				}
-				sort.Strings(parts)
-				want[m.Rule] = strings.Join(parts, " ")
 			}
 			for _, m := range om {
 				var parts []string
@@ -786,6 +772,126 @@ func TestOracleRandomPatterns(t *testing.T) {
 		}
 	}
 	t.Logf("random patterns: %d string results compared, %d with matches, %d differences from the known hex-jump quirk, %d from the atom-order one", checked, strings0, quirks, orders)
+}
+
+// libyaraJob is one batch of the random-pattern oracle for libyara: rule
+// source and the data to scan.
+type libyaraJob struct {
+	Rules string
+	Data  [][]byte
+}
+
+// libyaraResult is libyara's answer: the rules it accepted and, per data
+// scanned, rule → "offset:length" list. Matches is shorter than Data when
+// libyara gave up on a data (e.g. "too many regular expression fibers").
+type libyaraResult struct {
+	Kept    string
+	Matches []map[string]string
+}
+
+// libyaraInChild runs a batch through libyara in a child process (this test
+// binary, TestLibyaraChild). go-yara 4.2.4 over libyara 4.2.3 corrupts the
+// Go heap now and then on these random patterns ("marked free object",
+// "found bad pointer in Go heap" in its match callback, about one run in
+// ten), which in process killed the whole test binary. A child that
+// crashes is asked once more; a batch that crashes it twice is skipped
+// and logged, since libyara has no answer to compare with.
+func libyaraInChild(t *testing.T, batch int, job libyaraJob) (libyaraResult, bool) {
+	in, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for try := 0; try < 2; try++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLibyaraChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "EXHUNT_LIBYARA_CHILD=1")
+		cmd.Stdin = bytes.NewReader(in)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		runErr := cmd.Run()
+		var res libyaraResult
+		i := bytes.Index(out.Bytes(), []byte(libyaraMark))
+		if runErr == nil && i >= 0 {
+			// The test framework prints its own lines after the answer.
+			if err := json.NewDecoder(bytes.NewReader(out.Bytes()[i+len(libyaraMark):])).Decode(&res); err == nil {
+				return res, true
+			}
+		}
+		t.Logf("batch %d: libyara child failed (%v): %s", batch, runErr, firstLines(errb.String(), 3))
+	}
+	t.Logf("batch %d skipped: libyara crashed twice on it", batch)
+	return libyaraResult{}, false
+}
+
+// libyaraMark precedes the child's JSON answer on its stdout (the test
+// framework prints its own lines too).
+const libyaraMark = "\nLIBYARA-RESULT:"
+
+func firstLines(s string, n int) string {
+	l := strings.SplitN(s, "\n", n+1)
+	if len(l) > n {
+		l = l[:n]
+	}
+	return strings.Join(l, " | ")
+}
+
+// TestLibyaraChild is the child side of libyaraInChild; it does nothing in
+// a normal run.
+func TestLibyaraChild(t *testing.T) {
+	if os.Getenv("EXHUNT_LIBYARA_CHILD") != "1" {
+		t.Skip("child process of the random-pattern oracle only")
+	}
+	var job libyaraJob
+	if err := json.NewDecoder(os.Stdin).Decode(&job); err != nil {
+		t.Fatal(err)
+	}
+	src := job.Rules
+	yr, err := goyara.Compile(src, nil)
+	if err != nil {
+		// Some random patterns are invalid for libyara (e.g. an empty
+		// repeat); keep the rules it accepts one by one.
+		var keep strings.Builder
+		for _, line := range strings.Split(src, "\n") {
+			if line == "" {
+				continue
+			}
+			if one, err := goyara.Compile(line, nil); err == nil {
+				keep.WriteString(line + "\n")
+				one.Destroy()
+			}
+		}
+		src = keep.String()
+		if yr, err = goyara.Compile(src, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := libyaraResult{Kept: src}
+	for _, data := range job.Data {
+		var ym goyara.MatchRules
+		if err := yr.ScanMem(data, 0, 0, &ym); err != nil {
+			// libyara gives up on the data; nothing to compare from here
+			// on (go-yara has been seen to corrupt its heap when scanning
+			// on after that).
+			fmt.Fprintf(os.Stderr, "libyara: %v\n", err)
+			break
+		}
+		want := map[string]string{}
+		for _, m := range ym {
+			var parts []string
+			for _, s := range m.Strings {
+				parts = append(parts, fmt.Sprintf("%d:%d", s.Offset, len(s.Data)))
+			}
+			sort.Strings(parts)
+			want[m.Rule] = strings.Join(parts, " ")
+		}
+		res.Matches = append(res.Matches, want)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString(libyaraMark)
+	os.Stdout.Write(out)
+	os.Stdout.WriteString("\n")
 }
 
 // sameOffsets reports two "offset:length" lists with the same offsets. A
