@@ -78,10 +78,17 @@ func TestKeywordFilterRandom(t *testing.T) {
 		}
 		return string(b)
 	}
-	for round := 0; round < 300; round++ {
+	for round := 0; round < 600; round++ {
 		var kws []string
 		for i := 0; i < 1+r.IntN(8); i++ {
-			kws = append(kws, word(2+r.IntN(4)))
+			if round%2 == 0 {
+				kws = append(kws, word(2+r.IntN(4)))
+			} else {
+				kws = append(kws, word(5+r.IntN(6))) // all ≥ 5 bytes: the stride-2 scan
+			}
+		}
+		if f := newKeywordFilter(kws); f.stride2 != (round%2 == 1) && round%2 == 1 {
+			t.Fatalf("keywords %q: stride-2 scan not chosen", kws)
 		}
 		f := newKeywordFilter(kws)
 		for j := 0; j < 50; j++ {
@@ -96,6 +103,8 @@ func TestKeywordFilterRandom(t *testing.T) {
 func FuzzKeywordFilter(f *testing.F) {
 	f.Add("serverinfo~", "x,ServerInfo~a]@h:444/ecp/proxyLogon.ecp")
 	f.Add("ab", "aab")
+	f.Add("/w.js", "POST /owa/auth/W.JS x")
+	f.Add("abcde", "zabcde")
 	f.Fuzz(func(t *testing.T, kw string, line string) {
 		if len(kw) < 2 {
 			return

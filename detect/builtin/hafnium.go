@@ -141,7 +141,7 @@ func hafniumDetectors() []*detect.Detector {
 				"A POST to a static-looking URL that HAFNIUM used as the ProxyLogon entry point (/owa/auth/Current/themes/resources/…, /ecp/default.flt, /ecp/main.css, /ecp/<x>.js, /owa/auth/w.js) was answered with 2xx/3xx. Browsers never POST to these files. The IIS line shows the SSRF was attempted, not how far it got: mass scanners that only reached autodiscover look the same (CSS-Exchange #312), so the stage reached is judged from the HttpProxy rows (EXH-PL-01…06).",
 				finding.Low, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
 			Sources:  []event.Source{event.IIS},
-			Keywords: []string{"themes/resources", "/ecp/", "w.js"},
+			Keywords: []string{"themes/resources", "/ecp/", "/w.js"},
 			Match:    hafniumEntryMatch(succeeded),
 			Samples: []detect.Sample{
 				iis(true, "SB-L02 theme resource", req{Method: "POST", Stem: "/owa/auth/Current/themes/resources/logon.css", Query: "-", Status: "200"}),
@@ -157,7 +157,7 @@ func hafniumDetectors() []*detect.Detector {
 				"Same request shape as EXH-HF-01, but the server answered with an error: an exploitation attempt whose success the IIS log does not show. Check the HttpProxy log for the matching ServerInfo~ row.",
 				finding.Low, finding.StageAttempt, cHAFNIUM, cvesProxyLogonRCE, []string{tExploitPublic}, hfRefs),
 			Sources:  []event.Source{event.IIS},
-			Keywords: []string{"themes/resources", "/ecp/", "w.js"},
+			Keywords: []string{"themes/resources", "/ecp/", "/w.js"},
 			Match:    hafniumEntryMatch(func(c int) bool { return !succeeded(c) }),
 			Samples: []detect.Sample{
 				iis(true, "500 on ecp js", req{Method: "POST", Stem: "/ecp/x.js", Status: "500"}),
