@@ -182,6 +182,21 @@ type Event struct {
 	tDone   bool
 	tOK     bool
 	extra   map[string]string
+	memo    [MemoSlots]string
+	memoOK  [MemoSlots]bool
+}
+
+// MemoSlots is how many strings derived from a line (a lower-cased,
+// decoded URL, say) an event keeps for the detectors that share them.
+const MemoSlots = 2
+
+// Memo returns f(e), computed once per line for slot: several detectors of
+// one family often need the same derived text of the same line.
+func (e *Event) Memo(slot int, f func(*Event) string) string {
+	if !e.memoOK[slot] {
+		e.memo[slot], e.memoOK[slot] = f(e), true
+	}
+	return e.memo[slot]
 }
 
 // Reset prepares e for a new line without allocating.
@@ -192,6 +207,7 @@ func (e *Event) Reset(src Source, loc Location, host string, raw []byte, schema 
 	e.vals = e.vals[:0]
 	e.splitOK, e.tDone, e.tOK = false, false, false
 	e.t = time.Time{}
+	e.memoOK = [MemoSlots]bool{}
 	for k := range e.extra {
 		delete(e.extra, k)
 	}

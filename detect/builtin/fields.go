@@ -72,8 +72,11 @@ func uri(ev *event.Event) string {
 // escapes decoded, for substring rules that Sigma writes against the whole
 // URI ("/autodiscover.json" + "/powershell" in either part).
 func requestText(ev *event.Event) string {
-	return decodeURL(strings.ToLower(uri(ev)))
+	return ev.Memo(memoRequestText, func(ev *event.Event) string { return decodeURL(strings.ToLower(uri(ev))) })
 }
+
+// Event memo slots of the built-in detectors.
+const memoRequestText = 0
 
 // decodeURL percent-decodes s leniently ('+' becomes a space): bad escapes
 // are kept as written. s should already be lower case or not, either works.
