@@ -327,3 +327,22 @@ func TestTimelineBackgroundLane(t *testing.T) {
 		t.Errorf("attack entries hold %d findings, want 3 (the attacker's probe included): %+v", n, attack)
 	}
 }
+
+// TestTimelineCommands: the command lines behind a step are listed on it.
+func TestTimelineCommands(t *testing.T) {
+	a := fd("EXH-EV-09", H, finding.StageExecution, "evtx")
+	a.Evidence.Fields["CommandLine"] = `cmd /c cd /d "C:\inetpub\wwwroot\aspnet_client"&whoami`
+	b := fd("EXH-EV-09", H, finding.StageExecution, "evtx")
+	b.Evidence.Line = 8
+	b.Evidence.Fields["CommandLine"] = `cmd /c cd /d "C:\inetpub\wwwroot\aspnet_client"&ipconfig /all`
+	v := AssessHost(docOf(fullInventory("ex"), nil, a, b), "ex", Options{Now: now})
+	for _, e := range v.Timeline {
+		if e.Step == StepShellUsed {
+			if len(e.Commands) != 2 || !strings.HasSuffix(e.Commands[1], "ipconfig /all") {
+				t.Errorf("commands %q", e.Commands)
+			}
+			return
+		}
+	}
+	t.Fatalf("no shell-used step in %+v", v.Timeline)
+}

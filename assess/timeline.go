@@ -201,12 +201,22 @@ func addTo(e *finding.TimelineEntry, h *host, f *finding.Finding) {
 	if ua := f.Evidence.Fields["user_agent"]; ua != "" {
 		e.UserAgents = addUnique(e.UserAgents, clip(ua, 200))
 	}
+	for _, k := range commandFields {
+		if c := strings.TrimSpace(f.Evidence.Fields[k]); c != "" {
+			e.Commands = addUnique(e.Commands, clip(c, 300))
+		}
+	}
 	if e.Techniques == nil {
 		e.Techniques = []string{}
 	}
 }
 
-// maxListed bounds the addresses and user agents of one entry.
+// commandFields are the evidence fields that hold what an attacker ran:
+// Sysmon/4688 and PowerShell fields of the Sigma findings, the CMD of ECP
+// log rows and Rps_Http cmdlets of the built-in ones.
+var commandFields = []string{"CommandLine", "ScriptBlockText", "Payload", "cmd", "command", "cmdlet"}
+
+// maxListed bounds the addresses, user agents and commands of one entry.
 const maxListed = 10
 
 func addUnique(list []string, vs ...string) []string {
@@ -275,4 +285,5 @@ func merge2(a *finding.TimelineEntry, b finding.TimelineEntry) {
 	a.Techniques = addUnique(a.Techniques, b.Techniques...)
 	a.SourceIPs = addUnique(a.SourceIPs, b.SourceIPs...)
 	a.UserAgents = addUnique(a.UserAgents, b.UserAgents...)
+	a.Commands = addUnique(a.Commands, b.Commands...)
 }

@@ -129,9 +129,12 @@ type TimelineEntry struct {
 	Techniques []string  `json:"techniques"`
 	SourceIPs  []string  `json:"source_ips,omitempty"`
 	UserAgents []string  `json:"user_agents,omitempty"`
-	Count      int       `json:"count"`    // findings folded into this entry
-	Findings   []string  `json:"findings"` // their fingerprints
-	Evidence   Evidence  `json:"evidence"` // the first of them
+	// Commands are the command lines and scripts seen in this step (a web
+	// shell's cmd.exe lines, a dump command), up to ten, clipped.
+	Commands []string `json:"commands,omitempty"`
+	Count    int      `json:"count"`    // findings folded into this entry
+	Findings []string `json:"findings"` // their fingerprints
+	Evidence Evidence `json:"evidence"` // the first of them
 	// Background marks the mass-scanning noise every exposed server
 	// received (folded per detector and day), as opposed to the attack.
 	Background bool `json:"background,omitempty"`

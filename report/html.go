@@ -607,6 +607,7 @@ type tlRow struct {
 type tlTableRow struct {
 	When, Step, Title, Stage, StageClass, Severity, SevClass, IPs, Agents, Loc, Techniques string
 	Count                                                                                  int
+	Commands                                                                               []string
 }
 
 // buildTimeline draws one row per step on a shared time axis. Attacks
@@ -719,6 +720,9 @@ func buildTimeline(entries []finding.TimelineEntry) *timelineView {
 		tr := tlTableRow{When: stamp(e.Time), Step: vis(e.Step), Title: title, Stage: e.Stage.Title(), StageClass: stageClass(e.Stage),
 			Severity: e.Severity.String(), SevClass: sevClass(e.Severity), Count: e.Count, Loc: vis(evidenceLoc(e.Evidence)),
 			IPs: vis(strings.Join(e.SourceIPs, ", ")), Agents: vis(strings.Join(e.UserAgents, ", ")), Techniques: vis(strings.Join(e.Techniques, ", "))}
+		for _, c := range e.Commands {
+			tr.Commands = append(tr.Commands, vis(c))
+		}
 		if tr.When == "" {
 			tr.When = "time unknown"
 		} else if !e.End.IsZero() && e.End.After(e.Time) {
@@ -755,6 +759,9 @@ func timelineTip(e finding.TimelineEntry) string {
 	}
 	if len(e.UserAgents) > 0 {
 		b.WriteString("\nuser agent " + strings.Join(e.UserAgents, ", "))
+	}
+	for _, c := range e.Commands {
+		b.WriteString("\n$ " + clip(c, 120))
 	}
 	if len(e.Techniques) > 0 {
 		b.WriteString("\nATT&CK " + strings.Join(e.Techniques, ", "))

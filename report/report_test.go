@@ -90,7 +90,8 @@ func sampleVerdict(t0 time.Time) *finding.Verdict {
 		Timeline: []finding.TimelineEntry{
 			{Time: t0.Add(-time.Minute), Step: "scan", Title: "Scanner probed the ProxyLogon SSRF against localhost", Stage: finding.StageRecon, Severity: finding.Low, Techniques: []string{"T1595.002"}, SourceIPs: []string{"198.51.100.7"}, Count: 1, Findings: []string{"f00dfeed00000000"}, Evidence: finding.Evidence{Path: "D/Logging/HttpProxy/Owa/HttpProxy_2021022719-1.LOG", Line: 6}},
 			{Time: t0, End: t0.Add(2 * time.Second), Step: "ssrf", Title: "ProxyLogon SSRF read the OAB virtual directory", Stage: finding.StageWrite, Severity: finding.Critical, Techniques: []string{"T1190"}, SourceIPs: []string{"167.99.168.251"}, UserAgents: []string{"python-requests/2.25.1"}, Count: 1, Findings: []string{"f00dfeed00000001"}, Evidence: ev},
-			{Step: "shell-written", Title: "China Chopper-style page: JScript eval of request input", Stage: finding.StageWrite, Severity: finding.High, Techniques: []string{"T1505.003"}, Count: 1, Findings: []string{"f00dfeed00000003"}, Evidence: shell},
+			{Step: "shell-written", Title: "China Chopper-style page: JScript eval of request input", Stage: finding.StageWrite, Severity: finding.High, Techniques: []string{"T1505.003"}, Count: 1, Findings: []string{"f00dfeed00000003"}, Evidence: shell,
+				Commands: []string{"cmd /c whoami\x1b[31m </code><script>alert(2)</script>"}},
 		},
 		Tradecraft: &finding.Tradecraft{Actor: "HAFNIUM", Likelihood: finding.RealisticPossibility, Score: 45,
 			Matches: []finding.TradecraftMatch{{Kind: "ip", Item: "167.99.168.251", Source: "Microsoft/Volexity IOC list, March 2021", Findings: []string{"f00dfeed00000001"}}},

@@ -101,6 +101,13 @@ func writeVerdict(w io.Writer, p palette, v *finding.Verdict, verbose bool) {
 				extra += "  from " + clip(strings.Join(e.SourceIPs, ","), 80)
 			}
 			fmt.Fprintf(w, "    %s  %-13s %s%s  %s\n", when, e.Step, clip(e.Title, 110), extra, p.c("2", "["+strings.Join(e.Techniques, ",")+"]"))
+			for j, c := range e.Commands {
+				if !verbose && j == 3 {
+					fmt.Fprintf(w, "%s    … %d more command(s)\n", strings.Repeat(" ", 36), len(e.Commands)-j)
+					break
+				}
+				fmt.Fprintf(w, "%s$ %s\n", strings.Repeat(" ", 36), clip(c, 160))
+			}
 		}
 	}
 }
