@@ -116,16 +116,9 @@ func byteWeight(c byte) int {
 func newKeywordFilter(keywords []string) *keywordFilter {
 	f := &keywordFilter{buckets: map[uint32][]anchor{}, pairs: map[uint32][]anchor{}, stride2: len(keywords) > 0}
 	for _, k := range keywords {
-		if len(k) < 5 {
+		if len(k) < 3 {
 			f.stride2 = false
 		}
-	}
-	score := func(win []byte) int {
-		s := 1
-		for _, c := range win {
-			s *= byteWeight(c)
-		}
-		return s
 	}
 	for i, k := range keywords {
 		p := make([]byte, len(k))
@@ -133,68 +126,99 @@ func newKeywordFilter(keywords []string) *keywordFilter {
 			p[j] = fold[k[j]]
 		}
 		f.pats = append(f.pats, p)
-		if len(p) < 4 {
+		switch {
+		case f.stride2:
+			// Two neighbouring windows [o, o+4) and [o+1, o+5). A keyword of
+			// three or four bytes cannot fill both, so a window may reach
+			// one byte before or after it: that byte is a wildcard (all
+			// 256 values registered), and scored as the commonest byte so
+			// that longer keywords keep their windows inside.
+			best, bestScore := 0, 1<<62
+			for o := -1; o <= len(p)-4; o++ {
+				if s := windowScore(p, o) + windowScore(p, o+1); s < bestScore {
+					best, bestScore = o, s
+				}
+			}
+			f.addWindow(p, best, int32(i))
+			f.addWindow(p, best+1, int32(i))
+		case len(p) < 4:
 			f.short = true
 			best, bestScore := 0, 1<<62
 			for j := 0; j+2 <= len(p); j++ {
-				if s := score(p[j : j+2]); s < bestScore {
+				if s := byteWeight(p[j]) * byteWeight(p[j+1]); s < bestScore {
 					best, bestScore = j, s
 				}
 			}
 			w := uint32(p[best])<<8 | uint32(p[best+1])
 			f.pair[w>>6] |= 1 << (w & 63)
 			f.pairs[w] = append(f.pairs[w], anchor{pat: int32(i), off: int32(best)})
-			continue
-		}
-		span := 1 // windows anchored per keyword
-		if f.stride2 {
-			span = 2
-		}
-		best, bestScore := 0, 1<<62
-		for j := 0; j+3+span <= len(p); j++ {
-			s := 0
-			for o := 0; o < span; o++ {
-				s += score(p[j+o : j+o+4])
+		default:
+			best, bestScore := 0, 1<<62
+			for o := 0; o+4 <= len(p); o++ {
+				if s := windowScore(p, o); s < bestScore {
+					best, bestScore = o, s
+				}
 			}
-			if s < bestScore {
-				best, bestScore = j, s
-			}
-		}
-		for o := best; o < best+span; o++ {
-			f.addQuad(p[o:o+4], anchor{pat: int32(i), off: int32(o)})
+			f.addWindow(p, best, int32(i))
 		}
 	}
 	f.table = newAnchorTable(f.buckets)
 	return f
 }
 
-// addQuad anchors a keyword on the 4-byte window win (lower-cased).
-func (f *keywordFilter) addQuad(win []byte, a anchor) {
-	// Register every case variant of the window, so that the scan loop
-	// hashes raw bytes and never folds them.
-	for _, v := range caseVariants(win) {
-		h := quadHash(v)
-		f.quad[h>>6] |= 1 << (h & 63)
+// windowScore is how common the 4-byte window at offset o of p is; bytes
+// outside p are wildcards and count as the commonest byte.
+func windowScore(p []byte, o int) int {
+	s := 1
+	for j := o; j < o+4; j++ {
+		if j < 0 || j >= len(p) {
+			s *= 16
+		} else {
+			s *= byteWeight(p[j])
+		}
 	}
-	w := binary.BigEndian.Uint32(win)
-	f.buckets[w] = append(f.buckets[w], a)
+	return s
 }
 
-// caseVariants returns the 4-byte window (lower-cased) in every ASCII case
-// combination, packed big-endian.
-func caseVariants(win []byte) []uint32 {
-	out := []uint32{0}
+// addWindow anchors keyword pat (lower-cased p) on its window at offset o,
+// registering every ASCII case variant (the scan loop hashes raw bytes and
+// never folds them) and, for a byte outside p, every byte value.
+func (f *keywordFilter) addWindow(p []byte, o int, pat int32) {
+	var win [4]int // byte value, or -1 for a wildcard
+	for j := range win {
+		if k := o + j; k < 0 || k >= len(p) {
+			win[j] = -1
+		} else {
+			win[j] = int(p[k])
+		}
+	}
+	raw, folded := []uint32{0}, []uint32{0}
 	for _, c := range win {
-		var next []uint32
-		for _, v := range out {
-			next = append(next, v<<8|uint32(c))
-			if c >= 'a' && c <= 'z' {
-				next = append(next, v<<8|uint32(c-('a'-'A')))
+		var nr, nf []uint32
+		for i, v := range raw {
+			w := folded[i]
+			switch {
+			case c < 0:
+				for b := 0; b < 256; b++ {
+					nr, nf = append(nr, v<<8|uint32(b)), append(nf, w<<8|uint32(fold[b]))
+				}
+			case c >= 'a' && c <= 'z':
+				nr, nf = append(nr, v<<8|uint32(c), v<<8|uint32(c-('a'-'A'))), append(nf, w<<8|uint32(c), w<<8|uint32(c))
+			default:
+				nr, nf = append(nr, v<<8|uint32(c)), append(nf, w<<8|uint32(c))
 			}
 		}
-		out = next
+		raw, folded = nr, nf
 	}
-	return out
+	a := anchor{pat: pat, off: int32(o)}
+	for i, v := range raw {
+		h := quadHash(v)
+		f.quad[h>>6] |= 1 << (h & 63)
+		w := folded[i]
+		if bs := f.buckets[w]; len(bs) == 0 || bs[len(bs)-1] != a {
+			f.buckets[w] = append(bs, a)
+		}
+	}
 }
 
 // find calls hit for each keyword occurring in line (a keyword may be
@@ -203,7 +227,7 @@ func (f *keywordFilter) find(line []byte, hit func(pat int)) {
 	if f.short {
 		f.findPairs(line, hit)
 	}
-	if len(line) < 4 {
+	if len(line) < 4 && !f.stride2 {
 		return
 	}
 	quad := &f.quad
@@ -212,6 +236,15 @@ func (f *keywordFilter) find(line []byte, hit func(pat int)) {
 			w := binary.BigEndian.Uint32(line[i:])
 			if h := quadHash(w); quad[h>>6]&(1<<(h&63)) != 0 {
 				k := uint32(fold[line[i]])<<24 | uint32(fold[line[i+1]])<<16 | uint32(fold[line[i+2]])<<8 | uint32(fold[line[i+3]])
+				f.verify(f.table.get(k), line, i, hit)
+			}
+		}
+		// The window that starts three bytes before the end reaches one
+		// byte past it: only a wildcard can match there, so any pad does.
+		if i := len(line) - 3; i >= 0 {
+			w := uint32(line[i])<<24 | uint32(line[i+1])<<16 | uint32(line[i+2])<<8
+			if h := quadHash(w); quad[h>>6]&(1<<(h&63)) != 0 {
+				k := uint32(fold[line[i]])<<24 | uint32(fold[line[i+1]])<<16 | uint32(fold[line[i+2]])<<8
 				f.verify(f.table.get(k), line, i, hit)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -84,7 +85,7 @@ func TestKeywordFilterRandom(t *testing.T) {
 			if round%2 == 0 {
 				kws = append(kws, word(2+r.IntN(4)))
 			} else {
-				kws = append(kws, word(5+r.IntN(6))) // all ≥ 5 bytes: the stride-2 scan
+				kws = append(kws, word(3+r.IntN(8))) // all ≥ 3 bytes: the stride-2 scan
 			}
 		}
 		if f := newKeywordFilter(kws); f.stride2 != (round%2 == 1) && round%2 == 1 {
@@ -105,6 +106,9 @@ func FuzzKeywordFilter(f *testing.F) {
 	f.Add("ab", "aab")
 	f.Add("/w.js", "POST /owa/auth/W.JS x")
 	f.Add("abcde", "zabcde")
+	f.Add("={{", "GET /a?x={{7*7}}")
+	f.Add("get", "GET")
+	f.Add("post", "xPOST")
 	f.Fuzz(func(t *testing.T, kw string, line string) {
 		if len(kw) < 2 {
 			return
@@ -114,4 +118,25 @@ func FuzzKeywordFilter(f *testing.F) {
 			t.Fatalf("got %v want %v", got, want)
 		}
 	})
+}
+
+// TestKeywordFilterShortStride2: three- and four-byte keywords in the
+// stride-2 scan (windows with a wildcard byte) at every position, line
+// ends and starts of both parities included.
+func TestKeywordFilterShortStride2(t *testing.T) {
+	kws := []string{"get", "={{", "post", "/${#", "longer-keyword"}
+	f := newKeywordFilter(kws)
+	if !f.stride2 {
+		t.Fatal("stride-2 scan not chosen")
+	}
+	for _, kw := range []string{"GET", "={{", "PoSt", "/${#"} {
+		for pre := 0; pre < 6; pre++ {
+			for post := 0; post < 6; post++ {
+				line := []byte(strings.Repeat("x", pre) + kw + strings.Repeat("y", post))
+				if got, want := filterFind(f, line), naive(kws, line); !equalInts(got, want) {
+					t.Errorf("%q: got %v, want %v", line, got, want)
+				}
+			}
+		}
+	}
 }
