@@ -131,7 +131,7 @@ func newKeywordFilter(keywords []string) *keywordFilter {
 			// Two neighbouring windows [o, o+4) and [o+1, o+5). A keyword of
 			// three or four bytes cannot fill both, so a window may reach
 			// one byte before or after it: that byte is a wildcard (all
-			// 256 values registered), and scored as the commonest byte so
+			// 256 values registered), scored far above any real byte so
 			// that longer keywords keep their windows inside.
 			best, bestScore := 0, 1<<62
 			for o := -1; o <= len(p)-4; o++ {
@@ -166,13 +166,13 @@ func newKeywordFilter(keywords []string) *keywordFilter {
 	return f
 }
 
-// windowScore is how common the 4-byte window at offset o of p is; bytes
-// outside p are wildcards and count as the commonest byte.
+// windowScore is how common the 4-byte window at offset o of p is; a byte
+// outside p is a wildcard, which every byte matches.
 func windowScore(p []byte, o int) int {
 	s := 1
 	for j := o; j < o+4; j++ {
 		if j < 0 || j >= len(p) {
-			s *= 16
+			s *= 4096 // every byte value: only where nothing else fits
 		} else {
 			s *= byteWeight(p[j])
 		}
