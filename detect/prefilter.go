@@ -18,16 +18,19 @@ import (
 // anchor compared in full. Four bytes matter: keywords such as IP addresses
 // are made only of digits and dots, whose byte pairs are in every line.
 //
-// When every keyword is at least five bytes long, each is anchored on two
+// When every keyword is at least three bytes long, each is anchored on two
 // neighbouring windows instead of one and the scan tests every second
 // position only: one of the two windows of any occurrence starts at an
 // even position. That halves the loop over every byte of every log line
-// for twice the anchors in the bitmap.
+// for twice the anchors in the bitmap. A keyword of three or four bytes
+// cannot fill two windows; its windows reach one byte past it, a wildcard
+// registered with all 256 values. Only a two-byte keyword brings back the
+// one-position scan and the byte-pair pass.
 type keywordFilter struct {
 	quad    [1 << 12]uint64 // 2^18 bits over hashed 4-byte windows
 	pair    [1 << 10]uint64 // 2^16 bits over 2-byte windows, for short keywords
-	short   bool            // any keyword shorter than 4 bytes
-	stride2 bool            // every keyword ≥ 5 bytes: two anchors each, every second position scanned
+	short   bool            // byte-pair pass needed (one-position scan with a keyword shorter than 4 bytes)
+	stride2 bool            // every keyword ≥ 3 bytes: two anchors each, every second position scanned
 	buckets map[uint32][]anchor
 	pairs   map[uint32][]anchor
 	pats    [][]byte // lower-cased keywords
